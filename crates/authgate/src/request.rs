@@ -1,0 +1,322 @@
+//! Finding the token in a request, and the CSRF origin check, framework-neutral.
+//!
+//! The order is fixed: the auth cookie first, then `Authorization: Bearer` (the scheme
+//! is case-insensitive). The query string is never read. A token longer than the cap
+//! is refused before it is parsed, and a request with several `Authorization` headers
+//! is refused outright.
+//!
+//! Adapters for other HTTP stacks implement [`HeaderSource`] for their header map;
+//! [`http::HeaderMap`] already does.
+//!
+//! ```
+//! use authgate::request::{find_token, TokenSource};
+//! use http::HeaderMap;
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("authorization", "bearer abc.def.ghi".parse().unwrap());
+//! headers.insert("cookie", "theme=dark; app_auth=jkl.mno.pqr".parse().unwrap());
+//! let found = find_token(&headers, "app_auth", 16 * 1024).unwrap().unwrap();
+//! assert_eq!(found.token(), "jkl.mno.pqr");
+//! assert_eq!(found.source(), TokenSource::Cookie);
+//! ```
+
+use crate::error::AuthError;
+
+/// Read access to request headers, so the core works with any HTTP stack's types.
+pub trait HeaderSource {
+    /// The values of one header.
+    type Values<'a>: Iterator<Item = &'a [u8]>
+    where
+        Self: 'a;
+
+    /// Every value of the header `name` (given in lowercase), in order.
+    fn values<'a>(&'a self, name: &'static str) -> Self::Values<'a>;
+}
+
+type AsBytes = fn(&http::HeaderValue) -> &[u8];
+
+impl HeaderSource for http::HeaderMap {
+    type Values<'a> = std::iter::Map<http::header::ValueIter<'a, http::HeaderValue>, AsBytes>;
+
+    fn values<'a>(&'a self, name: &'static str) -> Self::Values<'a> {
+        self.get_all(name)
+            .iter()
+            .map(http::HeaderValue::as_bytes as AsBytes)
+    }
+}
+
+/// Where the token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The auth cookie.
+    Cookie,
+    /// `Authorization: Bearer`.
+    Bearer,
+}
+
+/// A token found in a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct FoundToken<'a> {
+    token: &'a str,
+    source: TokenSource,
+}
+
+impl std::fmt::Debug for FoundToken<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token itself.
+        f.debug_struct("FoundToken")
+            .field("source", &self.source)
+            .field("len", &self.token.len())
+            .finish()
+    }
+}
+
+impl<'a> FoundToken<'a> {
+    /// The raw token.
+    #[must_use]
+    pub fn token(&self) -> &'a str {
+        self.token
+    }
+
+    /// Where it came from.
+    #[must_use]
+    pub fn source(&self) -> TokenSource {
+        self.source
+    }
+}
+
+/// Finds the token: the cookie `cookie_name` first, then `Authorization: Bearer`.
+///
+/// Returns `Ok(None)` when the request carries neither.
+///
+/// # Errors
+///
+/// [`AuthError::MultipleAuthorizationHeaders`], [`AuthError::TokenTooLarge`] (checked
+/// before anything else is done with the token) and [`AuthError::Malformed`] for a
+/// token that is not visible ASCII.
+pub fn find_token<'a, H: HeaderSource + ?Sized>(
+    headers: &'a H,
+    cookie_name: &str,
+    max_bytes: usize,
+) -> Result<Option<FoundToken<'a>>, AuthError> {
+    let mut authorization = headers.values("authorization");
+    let first_authorization = authorization.next();
+    if authorization.next().is_some() {
+        return Err(AuthError::MultipleAuthorizationHeaders);
+    }
+    if let Some(value) = cookie_value(headers, cookie_name) {
+        return Ok(Some(FoundToken {
+            token: checked(value, max_bytes)?,
+            source: TokenSource::Cookie,
+        }));
+    }
+    let Some(value) = first_authorization else {
+        return Ok(None);
+    };
+    let value = trim(value);
+    let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
+        Some(space) => value.split_at(space),
+        None => (value, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Another scheme (Basic, …) is not ours: as if there were no token.
+        return Ok(None);
+    }
+    let token = trim(rest);
+    if token.is_empty() {
+        return Err(AuthError::Malformed {
+            reason: "the Bearer credentials are empty",
+        });
+    }
+    Ok(Some(FoundToken {
+        token: checked(token, max_bytes)?,
+        source: TokenSource::Bearer,
+    }))
+}
+
+fn checked(token: &[u8], max_bytes: usize) -> Result<&str, AuthError> {
+    if token.len() > max_bytes {
+        return Err(AuthError::TokenTooLarge { limit: max_bytes });
+    }
+    if !token.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(AuthError::Malformed {
+            reason: "the token has characters outside visible ASCII",
+        });
+    }
+    // Visible ASCII is valid UTF-8.
+    std::str::from_utf8(token).map_err(|_| AuthError::Malformed {
+        reason: "the token is not UTF-8",
+    })
+}
+
+fn trim(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// The first non-empty value of cookie `name` in the `Cookie` headers.
+fn cookie_value<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &str) -> Option<&'a [u8]> {
+    headers.values("cookie").find_map(|header| {
+        header.split(|b| *b == b';').find_map(|pair| {
+            let pair = trim(pair);
+            let eq = pair.iter().position(|b| *b == b'=')?;
+            let (key, value) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
+            if key != name.as_bytes() {
+                return None;
+            }
+            let value = match value {
+                [b'"', inner @ .., b'"'] => inner,
+                other => other,
+            };
+            (!value.is_empty()).then_some(value)
+        })
+    })
+}
+
+/// Whether a method may change state (anything but GET, HEAD, OPTIONS, TRACE).
+#[must_use]
+pub fn is_unsafe_method(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+}
+
+/// The CSRF rule for a cookie-authenticated unsafe request: its `Origin` is one of
+/// `trusted` origins, or the browser says `Sec-Fetch-Site: same-origin | same-site | none`.
+#[must_use]
+pub fn origin_is_trusted<H: HeaderSource + ?Sized>(headers: &H, trusted: &[String]) -> bool {
+    let origin_ok = headers.values("origin").next().is_some_and(|origin| {
+        let origin = trim(origin);
+        trusted
+            .iter()
+            .any(|t| t.as_bytes().eq_ignore_ascii_case(origin))
+    });
+    origin_ok
+        || headers
+            .values("sec-fetch-site")
+            .next()
+            .is_some_and(|site| matches!(trim(site), b"same-origin" | b"same-site" | b"none"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    fn find(pairs: &[(&'static str, &str)]) -> Result<Option<(String, TokenSource)>, AuthError> {
+        let map = headers(pairs);
+        find_token(&map, "app_auth", 64).map(|f| f.map(|f| (f.token().to_owned(), f.source())))
+    }
+
+    #[test]
+    fn cookie_wins_over_bearer() {
+        let found = find(&[
+            ("authorization", "Bearer b.b.b"),
+            ("cookie", "app_auth=c.c.c"),
+        ]);
+        assert_eq!(found.unwrap(), Some(("c.c.c".into(), TokenSource::Cookie)));
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let found = find(&[("authorization", &format!("{scheme} t.t.t"))]).unwrap();
+            assert_eq!(found, Some(("t.t.t".into(), TokenSource::Bearer)));
+        }
+    }
+
+    #[test]
+    fn other_schemes_and_absence_mean_no_token() {
+        assert_eq!(find(&[]).unwrap(), None);
+        assert_eq!(
+            find(&[("authorization", "Basic dXNlcjpwYXNz")]).unwrap(),
+            None
+        );
+        assert_eq!(find(&[("cookie", "other=x.y.z")]).unwrap(), None);
+        assert_eq!(find(&[("cookie", "app_auth=")]).unwrap(), None);
+    }
+
+    #[test]
+    fn empty_bearer_is_malformed() {
+        assert!(matches!(
+            find(&[("authorization", "Bearer    ")]),
+            Err(AuthError::Malformed { .. })
+        ));
+        assert!(matches!(
+            find(&[("authorization", "Bearer")]),
+            Err(AuthError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn several_authorization_headers_are_refused() {
+        let err = find(&[
+            ("authorization", "Bearer a.a.a"),
+            ("authorization", "Bearer b.b.b"),
+        ])
+        .unwrap_err();
+        assert!(matches!(err, AuthError::MultipleAuthorizationHeaders));
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn oversized_tokens_are_refused_from_both_places() {
+        let big = "a".repeat(65);
+        assert!(matches!(
+            find(&[("authorization", &format!("Bearer {big}"))]),
+            Err(AuthError::TokenTooLarge { limit: 64 })
+        ));
+        assert!(matches!(
+            find(&[("cookie", &format!("app_auth={big}"))]),
+            Err(AuthError::TokenTooLarge { limit: 64 })
+        ));
+    }
+
+    #[test]
+    fn cookie_parsing_handles_several_headers_quotes_and_prefixes() {
+        let found = find(&[
+            ("cookie", "xapp_auth=no; app_authx=no"),
+            ("cookie", "a=b;  app_auth=\"q.q.q\" ; c=d"),
+        ]);
+        assert_eq!(found.unwrap(), Some(("q.q.q".into(), TokenSource::Cookie)));
+    }
+
+    #[test]
+    fn origin_check() {
+        let trusted = vec!["https://app.example.com".to_owned()];
+        assert!(origin_is_trusted(
+            &headers(&[("origin", "https://app.example.com")]),
+            &trusted
+        ));
+        assert!(!origin_is_trusted(
+            &headers(&[("origin", "https://evil.example")]),
+            &trusted
+        ));
+        assert!(!origin_is_trusted(&headers(&[]), &trusted));
+        assert!(origin_is_trusted(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            &trusted
+        ));
+        assert!(origin_is_trusted(
+            &headers(&[("sec-fetch-site", "none")]),
+            &trusted
+        ));
+        assert!(!origin_is_trusted(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &trusted
+        ));
+        assert!(is_unsafe_method("POST") && is_unsafe_method("DELETE"));
+        assert!(!is_unsafe_method("GET") && !is_unsafe_method("OPTIONS"));
+    }
+}
