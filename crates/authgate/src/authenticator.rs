@@ -201,6 +201,42 @@ impl<U> Authenticator<U> {
     pub fn config(&self) -> &AuthConfig {
         &self.inner.config
     }
+
+    /// Another authenticator over the same configuration and the same key store,
+    /// mapping verified claims with `mapper` instead.
+    ///
+    /// No second discovery or JWKS fetch happens: both read (and refresh) one key set.
+    /// The new authenticator has its own verified-token cache. The login flow uses
+    /// this to verify ID tokens (signature, `iss`, `aud`, `exp`) and read their raw
+    /// [`Claims`] (`nonce`, `azp`) with the very verifier that checks access tokens:
+    ///
+    /// ```
+    /// use authgate::{AuthConfig, Authenticator, Claims};
+    ///
+    /// let config = AuthConfig::oidc("https://idp.example.com/").audience("app").build()?;
+    /// let auth = Authenticator::new(config);
+    /// let claims: Authenticator<Claims> = auth.with_shared_keys(|c: &Claims| Ok(c.clone()));
+    /// assert_eq!(claims.config().issuer(), auth.config().issuer());
+    /// # Ok::<(), authgate::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn with_shared_keys<V, M>(&self, mapper: M) -> Authenticator<V>
+    where
+        V: Clone + Send + Sync + 'static,
+        M: ClaimsMapper<V>,
+    {
+        let config = self.inner.config.clone();
+        Authenticator {
+            inner: Arc::new(Inner {
+                realm: self.inner.realm.clone(),
+                cache: TokenCache::new(config.inner.token_cache_capacity),
+                algs: self.inner.algs,
+                keys: self.inner.keys.clone(),
+                mapper: Box::new(mapper),
+                config,
+            }),
+        }
+    }
 }
 
 impl<U: Clone + Send + Sync + 'static> Authenticator<U> {

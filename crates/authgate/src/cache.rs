@@ -72,8 +72,14 @@ impl<U: Clone> TokenCache<U> {
         if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
             shard.retain(|_, e| e.exp > now);
             if shard.len() >= self.per_shard {
-                // Still full of live entries: drop the one closest to expiry.
-                if let Some(victim) = shard.iter().min_by_key(|(_, e)| e.exp).map(|(k, _)| *k) {
+                // Still full of live entries: drop an eighth of them, chosen by the
+                // map's random iteration order, so the scan is paid once per many inserts.
+                let victims: Vec<TokenHash> = shard
+                    .keys()
+                    .take((self.per_shard / 8).max(1))
+                    .copied()
+                    .collect();
+                for victim in victims {
                     shard.remove(&victim);
                 }
             }

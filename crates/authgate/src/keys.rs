@@ -628,12 +628,19 @@ async fn background(store: Weak<KeyStore>) {
         Some(store) => store.config.refresh.initial_backoff,
         None => return,
     };
+    let mut first = true;
     loop {
         let delay = {
             let Some(store) = store.upgrade() else {
                 return;
             };
-            let outcome = store.refresh_now().await;
+            let outcome = if first && store.current().is_some() {
+                // Someone (`refresh_keys`) already loaded the keys: start with a pause.
+                Ok(None)
+            } else {
+                store.refresh_now().await
+            };
+            first = false;
             let delay = store.next_delay(&outcome, &mut backoff);
             store
                 .retry_after_secs

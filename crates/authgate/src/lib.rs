@@ -31,3 +31,8 @@ pub use jsonwebtoken::Algorithm;
 pub use keys::ProviderMetadata;
 pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
 pub use request::TokenSource;
+
+/// The workspace README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct WorkspaceReadme;
