@@ -458,6 +458,16 @@ impl KeyStore {
         self.fetch_locked().await
     }
 
+    /// The first background fetch: skipped when someone (`refresh_keys`) already
+    /// loaded the keys, even while this task waited for the lock.
+    async fn load_unless_loaded(&self) -> Result<Option<Duration>, Arc<FetchError>> {
+        let _guard = self.refresh.lock().await;
+        if self.current.load().is_some() {
+            return Ok(None);
+        }
+        self.fetch_locked().await
+    }
+
     /// Discovery (when needed), then the JWK set. The refresh lock must be held.
     async fn fetch_locked(&self) -> Result<Option<Duration>, Arc<FetchError>> {
         let result = self.fetch_set().await;
@@ -634,9 +644,8 @@ async fn background(store: Weak<KeyStore>) {
             let Some(store) = store.upgrade() else {
                 return;
             };
-            let outcome = if first && store.current().is_some() {
-                // Someone (`refresh_keys`) already loaded the keys: start with a pause.
-                Ok(None)
+            let outcome = if first {
+                store.load_unless_loaded().await
             } else {
                 store.refresh_now().await
             };
