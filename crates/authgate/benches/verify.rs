@@ -24,7 +24,10 @@ use tower::{Layer, Service, service_fn};
 /// Polls a future that must complete without waiting (the layer's fast path).
 fn now<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the fast path never waits"),
     }
@@ -39,7 +42,13 @@ fn bench(c: &mut Criterion) {
     let issuer = runtime.block_on(TestIssuer::start()).unwrap();
     // A pool far larger than the cache, so "unique" tokens never hit it.
     let pool: Vec<String> = (0..4096)
-        .map(|i| issuer.token().sub(&format!("user-{i}")).groups(["staff"]).sign())
+        .map(|i| {
+            issuer
+                .token()
+                .sub(&format!("user-{i}"))
+                .groups(["staff"])
+                .sign()
+        })
         .collect();
     let repeated = pool[0].clone();
 

@@ -20,12 +20,9 @@ use tower::{Service, ServiceBuilder, ServiceExt, service_fn};
 type Echo = tower::util::BoxCloneService<Request<String>, Response<String>, Infallible>;
 
 /// An inner service that answers with the authenticated subject (or "anonymous").
-fn echo() -> impl Service<
-    Request<String>,
-    Response = Response<String>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone
+fn echo()
+-> impl Service<Request<String>, Response = Response<String>, Error = Infallible, Future = impl Send>
++ Clone
 + Send
 + 'static {
     service_fn(|req: Request<String>| async move {
@@ -161,7 +158,10 @@ async fn bearer_and_cookie_are_accepted_and_the_cookie_wins() {
         .header("authorization", format!("Bearer {alice}"))
         .body(String::new())
         .unwrap();
-    assert_eq!(send(&svc, bad_cookie).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&svc, bad_cookie).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -231,15 +231,24 @@ async fn each_validation_failure_is_refused_with_its_code() {
         (issuer.token().expired().sign(), "token_expired"),
         (issuer.token().nbf(now + 600).sign(), "token_not_yet_valid"),
         (
-            issuer.token().iss("https://evil.example/application/o/authgate/").sign(),
+            issuer
+                .token()
+                .iss("https://evil.example/application/o/authgate/")
+                .sign(),
             "invalid_issuer",
         ),
         // No trailing slash: the issuer is matched exactly.
         (
-            issuer.token().iss(issuer.issuer().trim_end_matches('/')).sign(),
+            issuer
+                .token()
+                .iss(issuer.issuer().trim_end_matches('/'))
+                .sign(),
             "invalid_issuer",
         ),
-        (issuer.token().aud("someone-else").sign(), "invalid_audience"),
+        (
+            issuer.token().aud("someone-else").sign(),
+            "invalid_audience",
+        ),
         (
             issuer.token().audiences(["a", "b"]).sign(),
             "invalid_audience",
@@ -248,8 +257,14 @@ async fn each_validation_failure_is_refused_with_its_code() {
         (issuer.token().no_sub().sign(), "missing_claim"),
         (issuer.token().sub("").sign(), "invalid_claim"),
         (issuer.token().no_exp().sign(), "missing_claim"),
-        (issuer.token().claim("exp", "tomorrow").sign(), "invalid_claim"),
-        (issuer.token().claim("nbf", json!({"a": 1})).sign(), "invalid_claim"),
+        (
+            issuer.token().claim("exp", "tomorrow").sign(),
+            "invalid_claim",
+        ),
+        (
+            issuer.token().claim("nbf", json!({"a": 1})).sign(),
+            "invalid_claim",
+        ),
         (issuer.token().claim("iss", 42).sign(), "invalid_issuer"),
     ];
     for (token, code) in cases {
@@ -329,12 +344,13 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
         *res.status_mut() = StatusCode::IM_A_TEAPOT;
         res
     });
-    let svc = ServiceBuilder::new()
-        .layer(layer)
-        .service(service_fn(|req: Request<String>| async move {
-            let tenant = req.extensions().get::<String>().cloned().unwrap();
-            Ok::<_, Infallible>(Response::new(tenant))
-        }));
+    let svc =
+        ServiceBuilder::new()
+            .layer(layer)
+            .service(service_fn(|req: Request<String>| async move {
+                let tenant = req.extensions().get::<String>().cloned().unwrap();
+                Ok::<_, Infallible>(Response::new(tenant))
+            }));
     let ok = svc
         .clone()
         .oneshot(bearer(&issuer.token().claim("tenant", "acme").sign()))
@@ -352,8 +368,16 @@ async fn optional_mode_lets_anonymous_through_but_not_bad_tokens() {
     let layer = layer_with(&issuer, |c| c).await.optional();
     let svc = Echo::new(ServiceBuilder::new().layer(layer).service(echo()));
     let anonymous = send(&svc, Request::get("/").body(String::new()).unwrap()).await;
-    assert_eq!((anonymous.status, anonymous.body.as_str()), (StatusCode::OK, "anonymous"));
-    assert_eq!(send(&svc, bearer(&issuer.token().sub("al").sign())).await.body, "al");
+    assert_eq!(
+        (anonymous.status, anonymous.body.as_str()),
+        (StatusCode::OK, "anonymous")
+    );
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sub("al").sign()))
+            .await
+            .body,
+        "al"
+    );
     let bad = send(&svc, bearer(&issuer.token().expired().sign())).await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
 }
@@ -414,7 +438,10 @@ async fn cookie_authenticated_unsafe_requests_need_a_trusted_origin() {
 async fn a_rotated_key_is_accepted_after_exactly_one_extra_fetch() {
     let issuer = TestIssuer::start().await.unwrap();
     let svc = service(&issuer).await;
-    assert_eq!(send(&svc, bearer(&issuer.token().sign())).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sign())).await.status,
+        StatusCode::OK
+    );
     let (discovery, jwks) = (issuer.discovery_requests(), issuer.jwks_requests());
 
     issuer.add_rsa_key("rsa-2").unwrap();
@@ -422,9 +449,18 @@ async fn a_rotated_key_is_accepted_after_exactly_one_extra_fetch() {
     let rotated = issuer.token().sub("rotated").sign();
     assert_eq!(send(&svc, bearer(&rotated)).await.body, "rotated");
     assert_eq!(issuer.jwks_requests(), jwks + 1);
-    assert_eq!(issuer.discovery_requests(), discovery, "discovery is cached");
+    assert_eq!(
+        issuer.discovery_requests(),
+        discovery,
+        "discovery is cached"
+    );
     // And no further fetches for more tokens of the new key.
-    assert_eq!(send(&svc, bearer(&issuer.token().sub("again").sign())).await.body, "again");
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sub("again").sign()))
+            .await
+            .body,
+        "again"
+    );
     assert_eq!(issuer.jwks_requests(), jwks + 1);
 }
 
@@ -437,10 +473,13 @@ async fn a_flood_of_random_kids_stays_within_the_rate_limit() {
     let claims = issuer.token().claims();
     let mut tasks = Vec::new();
     for i in 0..200 {
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": format!("random-{i}-{}", i * 7919)});
+        let header =
+            json!({"alg": "RS256", "typ": "JWT", "kid": format!("random-{i}-{}", i * 7919)});
         let token = key.sign_raw(&header, &claims).unwrap();
         let svc = svc.clone();
-        tasks.push(tokio::spawn(async move { send(&svc, bearer(&token)).await }));
+        tasks.push(tokio::spawn(
+            async move { send(&svc, bearer(&token)).await },
+        ));
     }
     for task in tasks {
         let answer = task.await.unwrap();
@@ -451,7 +490,10 @@ async fn a_flood_of_random_kids_stays_within_the_rate_limit() {
     assert!(fetched <= 5, "{fetched} JWKS fetches for 200 random kids");
     assert!(fetched >= 1, "an unknown kid does trigger a refetch");
     // The real key still works.
-    assert_eq!(send(&svc, bearer(&issuer.token().sign())).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sign())).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -463,7 +505,12 @@ async fn cached_keys_keep_serving_through_an_outage() {
     issuer.set_outage(true);
     assert!(auth.refresh_keys().await.is_err(), "the provider is down");
     assert!(auth.last_fetch_error().is_some());
-    assert_eq!(send(&svc, bearer(&issuer.token().sub("a").sign())).await.body, "a");
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sub("a").sign()))
+            .await
+            .body,
+        "a"
+    );
     // An unknown kid during the outage is a plain 401, not a 5xx.
     let unknown = issuer.token().kid("nope").sign();
     assert_eq!(send(&svc, bearer(&unknown)).await.code(), "unknown_key");
@@ -514,7 +561,12 @@ async fn a_bad_jwk_in_the_set_is_skipped() {
     issuer.add_raw_jwk(json!({"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"}));
     issuer.add_raw_jwk(json!("garbage"));
     let svc = service(&issuer).await;
-    assert_eq!(send(&svc, bearer(&issuer.token().sub("ok").sign())).await.body, "ok");
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sub("ok").sign()))
+            .await
+            .body,
+        "ok"
+    );
     let ec = issuer.token().key("ec-1").sub("ec").sign();
     assert_eq!(send(&svc, bearer(&ec)).await.body, "ec");
 }
@@ -556,7 +608,12 @@ async fn a_static_jwks_needs_no_provider() {
             .layer(AuthLayer::new(config))
             .service(echo()),
     );
-    assert_eq!(send(&svc, bearer(&issuer.token().sub("s").sign())).await.body, "s");
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sub("s").sign()))
+            .await
+            .body,
+        "s"
+    );
     assert_eq!(issuer.jwks_requests() + issuer.discovery_requests(), 0);
 }
 
@@ -624,9 +681,17 @@ async fn kid_path_traversal_is_just_an_unknown_key() {
     let issuer = TestIssuer::start().await.unwrap();
     let svc = service(&issuer).await;
     let key = issuer.signing_key("rsa-1").unwrap();
-    for kid in ["../../../../etc/passwd", "rsa-1/../rsa-1", "rsa-1\u{0}", "' OR 1=1 --"] {
+    for kid in [
+        "../../../../etc/passwd",
+        "rsa-1/../rsa-1",
+        "rsa-1\u{0}",
+        "' OR 1=1 --",
+    ] {
         let token = key
-            .sign_raw(&json!({"alg": "RS256", "kid": kid}), &issuer.token().claims())
+            .sign_raw(
+                &json!({"alg": "RS256", "kid": kid}),
+                &issuer.token().claims(),
+            )
             .unwrap();
         expect_refused(&svc, &token, "unknown_key").await;
     }
@@ -749,7 +814,10 @@ async fn the_token_cache_hits_expires_and_forgets_removed_keys() {
     assert_eq!(maps.load(Ordering::SeqCst), before, "served from the cache");
     issuer.remove_key("rsa-2");
     auth.refresh_keys().await.unwrap();
-    assert!(matches!(auth.verify(&doomed).await, Err(AuthError::UnknownKey)));
+    assert!(matches!(
+        auth.verify(&doomed).await,
+        Err(AuthError::UnknownKey)
+    ));
     // The other key's cached token is unaffected.
     assert_eq!(auth.verify(&token).await.unwrap(), "cached");
 }
