@@ -350,6 +350,8 @@ pub(crate) struct KeyStore {
     last_error: ArcSwapOption<FetchError>,
     /// Seconds until the background task tries again (the 503 `Retry-After`).
     retry_after_secs: AtomicU64,
+    /// The `max-age` of the last successful fetch, in seconds (`u64::MAX`: none).
+    last_max_age: AtomicU64,
     started: AtomicBool,
 }
 
@@ -377,6 +379,7 @@ impl KeyStore {
             metadata: ArcSwapOption::empty(),
             last_error: ArcSwapOption::empty(),
             retry_after_secs: AtomicU64::new(retry),
+            last_max_age: AtomicU64::new(u64::MAX),
             started: AtomicBool::new(false),
             config,
         });
@@ -463,7 +466,8 @@ impl KeyStore {
     async fn load_unless_loaded(&self) -> Result<Option<Duration>, Arc<FetchError>> {
         let _guard = self.refresh.lock().await;
         if self.current.load().is_some() {
-            return Ok(None);
+            let secs = self.last_max_age.load(Ordering::Relaxed);
+            return Ok((secs != u64::MAX).then(|| Duration::from_secs(secs)));
         }
         self.fetch_locked().await
     }
@@ -479,6 +483,8 @@ impl KeyStore {
                 self.current.store(Some(Arc::new(set)));
                 self.generation.store(generation, Ordering::Release);
                 self.last_error.store(None);
+                self.last_max_age
+                    .store(max_age.map_or(u64::MAX, |d| d.as_secs()), Ordering::Relaxed);
                 Ok(max_age)
             }
             Err(err) => {

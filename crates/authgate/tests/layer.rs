@@ -837,3 +837,49 @@ async fn the_token_cache_can_be_switched_off() {
     }
     assert_eq!(maps.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn the_background_refresh_honours_max_age_within_bounds() {
+    let issuer = TestIssuer::builder()
+        .jwks_max_age(Some(1))
+        .start()
+        .await
+        .unwrap();
+    let layer = layer_with(&issuer, |c| {
+        c.jwks_refresh(
+            Duration::from_secs(300),
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        )
+    })
+    .await;
+    let before = issuer.jwks_requests();
+    // Without any request, the key set is refetched about every second.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let refreshed = issuer.jwks_requests() - before;
+    assert!(
+        (2..=5).contains(&refreshed),
+        "{refreshed} background fetches"
+    );
+    drop(layer);
+}
+
+#[tokio::test]
+async fn an_oversized_key_set_is_refused_and_the_last_good_one_kept() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let layer = layer_with(&issuer, |c| c.max_response_bytes(8 * 1024)).await;
+    let auth = layer.authenticator().clone();
+    issuer.add_raw_jwk(json!({"kty": "oct", "k": "A".repeat(16 * 1024)}));
+    let err = auth.refresh_keys().await.unwrap_err();
+    assert!(
+        matches!(*err, authgate::FetchError::TooLarge { limit: 8192, .. }),
+        "{err:?}"
+    );
+    let svc = Echo::new(ServiceBuilder::new().layer(layer).service(echo()));
+    assert_eq!(
+        send(&svc, bearer(&issuer.token().sub("kept").sign()))
+            .await
+            .body,
+        "kept"
+    );
+}
