@@ -75,7 +75,11 @@ struct Shared {
     outage: AtomicBool,
     discovery_requests: AtomicUsize,
     jwks_requests: AtomicUsize,
+    api_requests: AtomicUsize,
 }
+
+/// The scope Authentik requires before an access token may call its own API.
+pub const AUTHENTIK_API_SCOPE: &str = "goauthentik.io/api";
 
 impl Shared {
     fn read(&self) -> RwLockReadGuard<'_, KeySet> {
@@ -159,6 +163,66 @@ async fn jwks_handler(State(shared): State<Arc<Shared>>) -> Response {
     response
 }
 
+fn api_error(status: StatusCode, detail: &str) -> Response {
+    (status, Json(json!({ "detail": detail }))).into_response()
+}
+
+/// Authentik's `GET /api/v3/authenticators/webauthn/`, as Authentik guards it: the
+/// caller's Bearer access token must be one of this issuer's, unexpired, and carry
+/// the scope `goauthentik.io/api`; otherwise 403.
+async fn webauthn_handler(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    shared.api_requests.fetch_add(1, Ordering::SeqCst);
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return api_error(
+            StatusCode::FORBIDDEN,
+            "Authentication credentials were not provided.",
+        );
+    };
+    let claims = {
+        let set = shared.read();
+        let Some(key) = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .and_then(|kid| set.keys.iter().find(|k| k.kid() == kid).cloned())
+        else {
+            return api_error(StatusCode::FORBIDDEN, "Token invalid/expired");
+        };
+        drop(set);
+        let Ok(decoding) = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(key.public_jwk())
+            .map_err(|_| ())
+            .and_then(|jwk| jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|_| ()))
+        else {
+            return api_error(StatusCode::INTERNAL_SERVER_ERROR, "bad key");
+        };
+        let mut validation = jsonwebtoken::Validation::new(key.algorithm());
+        validation.set_issuer(&[shared.issuer.as_str()]);
+        validation.validate_aud = false;
+        match jsonwebtoken::decode::<Value>(token, &decoding, &validation) {
+            Ok(data) => data.claims,
+            Err(_) => return api_error(StatusCode::FORBIDDEN, "Token invalid/expired"),
+        }
+    };
+    let has_scope = claims["scope"]
+        .as_str()
+        .is_some_and(|s| s.split_ascii_whitespace().any(|s| s == AUTHENTIK_API_SCOPE));
+    if !has_scope {
+        return api_error(StatusCode::FORBIDDEN, "Token invalid/expired");
+    }
+    let sub = claims["sub"].as_str().unwrap_or_default();
+    Json(json!({
+        "pagination": { "count": 1, "current": 1, "total_pages": 1 },
+        "results": [{ "pk": 1, "name": format!("Security key of {sub}"), "type": "webauthn" }],
+    }))
+    .into_response()
+}
+
 /// Owns the server thread; dropping it (with the last [`TestIssuer`] clone)
 /// stops the server.
 struct Inner {
@@ -190,7 +254,10 @@ impl Drop for Inner {
 /// It listens on `127.0.0.1` on a port chosen by the OS and serves, over plain
 /// HTTP, the discovery document at
 /// `{base}/application/o/{slug}/.well-known/openid-configuration` and the key set
-/// at `{base}/application/o/{slug}/jwks/`. The other endpoints named in the
+/// at `{base}/application/o/{slug}/jwks/`, and a stand-in for one endpoint of
+/// Authentik's own API, `GET /api/v3/authenticators/webauthn/`, which (like
+/// Authentik) answers 403 unless the Bearer access token carries the scope
+/// [`goauthentik.io/api`](AUTHENTIK_API_SCOPE). The other endpoints named in the
 /// discovery document (authorize, token, userinfo, …) are advertised but not
 /// served.
 ///
@@ -347,6 +414,7 @@ impl TestIssuerBuilder {
             outage: AtomicBool::new(false),
             discovery_requests: AtomicUsize::new(0),
             jwks_requests: AtomicUsize::new(0),
+            api_requests: AtomicUsize::new(0),
         });
 
         let slug = &self.slug;
@@ -356,6 +424,7 @@ impl TestIssuerBuilder {
                 get(discovery_handler),
             )
             .route(&format!("/application/o/{slug}/jwks/"), get(jwks_handler))
+            .route("/api/v3/authenticators/webauthn/", get(webauthn_handler))
             .with_state(Arc::clone(&shared));
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -591,13 +660,20 @@ impl TestIssuer {
         self.inner.shared.jwks_requests.load(Ordering::SeqCst)
     }
 
-    /// Sets both request counters back to zero.
+    /// How many requests the Authentik API stand-in
+    /// (`GET /api/v3/authenticators/webauthn/`) received.
+    pub fn api_requests(&self) -> usize {
+        self.inner.shared.api_requests.load(Ordering::SeqCst)
+    }
+
+    /// Sets the request counters back to zero.
     pub fn reset_counters(&self) {
         self.inner
             .shared
             .discovery_requests
             .store(0, Ordering::SeqCst);
         self.inner.shared.jwks_requests.store(0, Ordering::SeqCst);
+        self.inner.shared.api_requests.store(0, Ordering::SeqCst);
     }
 
     /// The public JWK served for `kid` (real keys only, not raw JWKs).

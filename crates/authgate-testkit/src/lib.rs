@@ -81,7 +81,8 @@ mod token;
 
 pub use error::TestkitError;
 pub use issuer::{
-    DEFAULT_CLIENT_ID, DEFAULT_EC_KID, DEFAULT_RSA_KID, DEFAULT_SLUG, TestIssuer, TestIssuerBuilder,
+    AUTHENTIK_API_SCOPE, DEFAULT_CLIENT_ID, DEFAULT_EC_KID, DEFAULT_RSA_KID, DEFAULT_SLUG,
+    TestIssuer, TestIssuerBuilder,
 };
 pub use jsonwebtoken::Algorithm;
 pub use key::{SigningKey, unsigned_token};

@@ -618,3 +618,32 @@ fn works_without_a_runtime() {
         assert_eq!(reqwest::get(issuer.jwks_url()).await.unwrap().status(), 200);
     });
 }
+
+#[tokio::test]
+async fn the_authentik_api_stand_in_requires_the_api_scope() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let url = format!("{}/api/v3/authenticators/webauthn/", issuer.base_url());
+    let client = reqwest::Client::new();
+    let call = |token: Option<String>| {
+        let mut req = client.get(&url);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send()
+    };
+    assert_eq!(call(None).await.unwrap().status(), 403);
+    let without = issuer.token().scope("openid email").sign();
+    assert_eq!(call(Some(without)).await.unwrap().status(), 403);
+    let expired = issuer.token().scope("goauthentik.io/api").expired().sign();
+    assert_eq!(call(Some(expired)).await.unwrap().status(), 403);
+    let with = issuer
+        .token()
+        .sub("ada")
+        .scope("openid goauthentik.io/api")
+        .sign();
+    let ok = call(Some(with)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["results"][0]["name"], "Security key of ada");
+    assert_eq!(issuer.api_requests(), 4);
+}
