@@ -9,7 +9,7 @@
 //! use authgate::guard::{Requirement, GuardError};
 //! use authgate::User;
 //!
-//! let admin_only = Requirement::AnyRole(&["admin"]);
+//! let admin_only = Requirement::Role("admin");
 //! let user: User = serde_json::from_value(serde_json::json!({
 //!     "sub": "u1", "email": null, "name": null, "organizationId": "u1",
 //!     "role": "support", "groups": [], "scopes": ["openid"]
@@ -46,8 +46,12 @@ impl AuthUser for User {
 pub enum Requirement {
     /// Any authenticated user.
     Authenticated,
+    /// This role.
+    Role(&'static str),
     /// At least one of these roles.
     AnyRole(&'static [&'static str]),
+    /// This scope.
+    Scope(&'static str),
     /// Every one of these scopes.
     Scopes(&'static [&'static str]),
 }
@@ -61,20 +65,24 @@ impl Requirement {
     /// [`GuardError::InsufficientScope`] when the user lacks what is required.
     pub fn check<U: AuthUser>(&self, user: Option<&U>) -> Result<(), GuardError> {
         let user = user.ok_or(GuardError::Unauthenticated)?;
-        match *self {
-            Self::Authenticated => Ok(()),
-            Self::AnyRole(roles) => {
-                if roles.iter().any(|r| user.has_role(r)) {
-                    Ok(())
-                } else {
-                    Err(GuardError::MissingRole { any_of: roles })
-                }
-            }
-            Self::Scopes(scopes) => match scopes.iter().find(|s| !user.has_scope(s)) {
-                None => Ok(()),
-                Some(_) => Err(GuardError::InsufficientScope { required: scopes }),
-            },
+        let (roles, scopes) = match self {
+            Self::Authenticated => return Ok(()),
+            Self::Role(role) => (std::slice::from_ref(role), &[][..]),
+            Self::AnyRole(roles) => (*roles, &[][..]),
+            Self::Scope(scope) => (&[][..], std::slice::from_ref(scope)),
+            Self::Scopes(scopes) => (&[][..], *scopes),
+        };
+        if !roles.is_empty() && !roles.iter().any(|r| user.has_role(r)) {
+            return Err(GuardError::MissingRole {
+                any_of: roles.to_vec(),
+            });
         }
+        if scopes.iter().any(|s| !user.has_scope(s)) {
+            return Err(GuardError::InsufficientScope {
+                required: scopes.to_vec(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -89,7 +97,7 @@ pub enum GuardError {
     #[error("this requires the role {}", any_of.join(" or "))]
     MissingRole {
         /// The roles, any of which would do.
-        any_of: &'static [&'static str],
+        any_of: Vec<&'static str>,
     },
     /// The token lacks a scope.
     #[error(
@@ -98,7 +106,7 @@ pub enum GuardError {
     )]
     InsufficientScope {
         /// The scopes required.
-        required: &'static [&'static str],
+        required: Vec<&'static str>,
     },
 }
 

@@ -1,0 +1,294 @@
+//! The same requests sent to an axum app behind the tower `AuthLayer` and to an actix-web
+//! app behind the `AuthMiddleware` get the same answers: status, `WWW-Authenticate`,
+//! `Retry-After`, `Content-Type` and body.
+
+mod common;
+
+use std::time::Duration;
+
+use actix_web::dev::{Service, ServiceResponse};
+use authgate::{AuthConfig, AuthLayer, Authenticator, User};
+use authgate_extract::actix::AuthMiddleware;
+use authgate_extract::{Auth, Guard};
+use authgate_testkit::TestIssuer;
+use axum::body::{Body, to_bytes};
+use common::{Admins, AuthentikApi, TestResult, admin, setup, support};
+use tower::ServiceExt;
+
+/// A request as data, sent to both frameworks.
+#[derive(Debug, Clone)]
+struct Req {
+    method: &'static str,
+    uri: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Req {
+    fn get(uri: &'static str) -> Self {
+        Self {
+            method: "GET",
+            uri,
+            headers: Vec::new(),
+        }
+    }
+
+    fn post(uri: &'static str) -> Self {
+        Self {
+            method: "POST",
+            ..Self::get(uri)
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+}
+
+/// What is compared.
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    status: u16,
+    www_authenticate: Option<String>,
+    retry_after: Option<String>,
+    content_type: Option<String>,
+    body: String,
+}
+
+async fn via_axum(app: &axum::Router, req: &Req) -> Seen {
+    let mut builder = http::Request::builder().method(req.method).uri(req.uri);
+    for (name, value) in &req.headers {
+        builder = builder.header(*name, value);
+    }
+    let request = builder.body(Body::empty()).unwrap();
+    let (parts, body) = app.clone().oneshot(request).await.unwrap().into_parts();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let body = to_bytes(body, 1 << 20).await.unwrap();
+    Seen {
+        status: parts.status.as_u16(),
+        www_authenticate: header("www-authenticate"),
+        retry_after: header("retry-after"),
+        content_type: header("content-type"),
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+fn actix_request(req: &Req) -> actix_web::test::TestRequest {
+    let mut builder = actix_web::test::TestRequest::default()
+        .method(req.method.parse().unwrap())
+        .uri(req.uri);
+    for (name, value) in &req.headers {
+        builder = builder.append_header((*name, value.as_str()));
+    }
+    builder
+}
+
+async fn via_actix<S, R, B>(app: &S, request: R) -> Seen
+where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let response = actix_web::test::call_service(app, request).await;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (status, www_authenticate, retry_after, content_type) = (
+        response.status().as_u16(),
+        header("www-authenticate"),
+        header("retry-after"),
+        header("content-type"),
+    );
+    let body = actix_web::test::read_body(response).await;
+    Seen {
+        status,
+        www_authenticate,
+        retry_after,
+        content_type,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+async fn me(Auth(user): Auth<User>) -> String {
+    format!("{} {}", user.sub, user.role)
+}
+
+async fn maybe(user: Option<Auth<User>>) -> String {
+    user.map_or_else(|| String::from("anonymous"), |Auth(user)| user.sub)
+}
+
+async fn admin_only(guard: Guard<Admins>) -> String {
+    guard.into_user().sub
+}
+
+async fn api_only(_: Guard<AuthentikApi>) -> &'static str {
+    "api"
+}
+
+fn axum_app(layer: AuthLayer) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/me", get(me).post(me))
+        .route("/maybe", get(maybe))
+        .route("/admin", get(admin_only))
+        .route("/api", get(api_only))
+        .layer(layer)
+}
+
+/// The same routes as [`axum_app`], for actix-web.
+macro_rules! actix_app {
+    ($middleware:expr) => {
+        actix_web::test::init_service(
+            actix_web::App::new()
+                .route("/me", actix_web::web::get().to(me))
+                .route("/me", actix_web::web::post().to(me))
+                .route("/maybe", actix_web::web::get().to(maybe))
+                .route("/admin", actix_web::web::get().to(admin_only))
+                .route("/api", actix_web::web::get().to(api_only))
+                .wrap($middleware),
+        )
+        .await
+    };
+}
+
+/// Sends every request to both apps and compares the answers; returns them.
+macro_rules! assert_same {
+    ($axum:expr, $actix:expr, $requests:expr) => {{
+        let mut seen = Vec::new();
+        for req in $requests {
+            let from_axum = via_axum(&$axum, &req).await;
+            let from_actix = via_actix(&$actix, actix_request(&req).to_request()).await;
+            assert_eq!(from_axum, from_actix, "{req:?}");
+            seen.push(from_axum);
+        }
+        seen
+    }};
+}
+
+fn cookie(auth: &Authenticator, token: &str) -> String {
+    format!("theme=dark; {}={token}", auth.config().cookie_name())
+}
+
+#[actix_web::test]
+async fn token_finding_verification_and_csrf_answer_alike() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let axum = axum_app(AuthLayer::from_authenticator(auth.clone()));
+    let actix = actix_app!(AuthMiddleware::from_authenticator(auth.clone()));
+
+    let good = support(&issuer);
+    let expired = issuer.token().sub("old").expired().sign();
+    let other_audience = issuer.token().aud("someone-else").sign();
+    let unknown_kid = issuer.token().kid("never-published").sign();
+    let requests = vec![
+        Req::get("/me"),
+        Req::get("/me").bearer(&good),
+        Req::get("/me").header("authorization", format!("bEaReR {good}")),
+        Req::get("/me").bearer(&expired),
+        Req::get("/me").bearer("abc"),
+        Req::get("/me").header("authorization", "Bearer "),
+        Req::get("/me").bearer(&good).bearer(&good),
+        Req::get("/me").bearer(&other_audience),
+        Req::get("/me").bearer(&unknown_kid),
+        Req::get("/me").header("authorization", "Basic dXNlcjpwYXNz"),
+        Req::get("/me").bearer(&"a".repeat(20_000)),
+        Req::get("/me").header("cookie", cookie(&auth, &good)),
+        // Cookie first: a bad cookie is refused even with a good Bearer token.
+        Req::get("/me")
+            .header("cookie", cookie(&auth, &expired))
+            .bearer(&good),
+        // CSRF: a cookie-authenticated POST needs a trusted origin.
+        Req::post("/me").header("cookie", cookie(&auth, &good)),
+        Req::post("/me")
+            .header("cookie", cookie(&auth, &good))
+            .header("origin", "https://evil.example"),
+        Req::post("/me")
+            .header("cookie", cookie(&auth, &good))
+            .header("sec-fetch-site", "same-origin"),
+        // A Bearer POST is not subject to the CSRF check.
+        Req::post("/me").bearer(&good),
+    ];
+    let seen = assert_same!(axum, actix, requests);
+
+    let statuses: Vec<u16> = seen.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            401, 200, 200, 401, 401, 401, 400, 401, 401, 401, 401, 200, 401, 403, 403, 200, 200
+        ]
+    );
+    assert_eq!(seen[1].body, "sam support");
+    assert!(seen[3].body.contains("token_expired"));
+    assert!(seen[8].body.contains("unknown_key"));
+    assert!(seen[10].body.contains("token_too_large"));
+    assert!(seen[13].body.contains("cross_site_request"));
+    assert_eq!(seen[3].content_type.as_deref(), Some("application/json"));
+    Ok(())
+}
+
+#[actix_web::test]
+async fn extractors_and_guards_answer_alike_in_optional_mode() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let axum = axum_app(AuthLayer::from_authenticator(auth.clone()).optional());
+    let actix = actix_app!(AuthMiddleware::from_authenticator(auth.clone()).optional());
+
+    let (ada, sam) = (admin(&issuer), support(&issuer));
+    let requests = vec![
+        Req::get("/me"),
+        Req::get("/maybe"),
+        Req::get("/maybe").bearer(&sam),
+        Req::get("/maybe").bearer("bad.token.here"),
+        Req::get("/admin"),
+        Req::get("/admin").bearer(&sam),
+        Req::get("/admin").bearer(&ada),
+        Req::get("/api").bearer(&sam),
+    ];
+    let seen = assert_same!(axum, actix, requests);
+
+    let statuses: Vec<u16> = seen.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [401, 200, 200, 401, 401, 403, 200, 403]);
+    assert_eq!(seen[1].body, "anonymous");
+    assert!(
+        seen[7]
+            .www_authenticate
+            .as_deref()
+            .unwrap()
+            .contains(r#"error="insufficient_scope", scope="goauthentik.io/api""#)
+    );
+    Ok(())
+}
+
+#[actix_web::test]
+async fn keys_unavailable_answers_503_with_retry_after_alike() -> TestResult {
+    let issuer = TestIssuer::start().await?;
+    issuer.set_outage(true);
+    let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
+        .startup_backoff(Duration::from_secs(30), Duration::from_secs(30))
+        .build()?;
+    let auth = Authenticator::new(config);
+    assert!(auth.refresh_keys().await.is_err());
+    let axum = axum_app(AuthLayer::from_authenticator(auth.clone()));
+    let actix = actix_app!(AuthMiddleware::from_authenticator(auth.clone()));
+
+    let token = issuer.token().sign();
+    let seen = assert_same!(
+        axum,
+        actix,
+        [Req::get("/me").bearer(&token), Req::get("/me")]
+    );
+    assert_eq!(seen[0].status, 503);
+    assert_eq!(seen[0].retry_after.as_deref(), Some("30"));
+    assert!(seen[0].body.contains("keys_unavailable"));
+    assert_eq!(seen[1].status, 401);
+    Ok(())
+}

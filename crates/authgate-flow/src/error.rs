@@ -1,0 +1,375 @@
+//! Why a flow request was refused, and the response it becomes.
+//!
+//! Every failure is a [`FlowError`] with a status and a stable machine code; the axum
+//! and actix-web fronts answer with the same response, built by
+//! [`FlowError::to_response`]: JSON `{"error": code, "message": ...}` by default, or
+//! a small HTML page for the browser-facing `GET /login` and `GET /callback` when the
+//! request accepts `text/html`. Messages never contain a token or a code.
+//!
+//! ```
+//! use authgate_flow::FlowError;
+//!
+//! let err = FlowError::InvalidState;
+//! assert_eq!(err.status(), 400);
+//! assert_eq!(err.code(), "invalid_state");
+//! let response = err.to_response(false);
+//! assert_eq!(response.status(), 400);
+//! assert!(response.body().contains(r#""error":"invalid_state""#));
+//! ```
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::provider::TokenEndpointError;
+use crate::store::StoreError;
+
+/// Why the ID token was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// The token response has no `id_token` (was `openid` requested?).
+    #[error("the token response has no ID token")]
+    Missing,
+    /// The core verifier refused it (signature, `iss`, `aud`, `exp`, …).
+    #[error("the ID token failed verification")]
+    Rejected(#[source] authgate::AuthError),
+    /// Its `nonce` is absent or not the one sent with this login.
+    #[error("the ID token's nonce does not match this login")]
+    NonceMismatch,
+    /// It was issued for several audiences and `azp` is not this client.
+    #[error("the ID token was issued to another party (azp)")]
+    AuthorizedPartyMismatch,
+    /// Its `aud` does not contain this client id.
+    #[error("the ID token is meant for another client")]
+    AudienceMismatch,
+}
+
+/// A refused flow request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// A parameter is missing or malformed.
+    #[error("bad request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// `POST /exchange` without `Content-Type: application/json`.
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// An unsafe request from an origin that is not trusted.
+    #[error("cross-site request refused: the origin is not trusted")]
+    CrossSiteRequest,
+    /// The callback's state is not the one this browser started the login with.
+    #[error(
+        "this login was not started in this browser (or another login replaced it); please sign in again"
+    )]
+    StateMismatch,
+    /// The state is unknown, expired or already used.
+    #[error("the login state is unknown, expired or already used; please sign in again")]
+    InvalidState,
+    /// The provider sent the browser back with an `error` parameter.
+    #[error("the identity provider reported an error: {error}")]
+    Provider {
+        /// The OAuth `error` code (sanitized).
+        error: String,
+        /// The `error_description`, if any (sanitized).
+        description: Option<String>,
+    },
+    /// The discovery document is not available (the provider is down or unreachable).
+    #[error("the identity provider's configuration is not available")]
+    ProviderUnavailable(#[source] Option<Arc<authgate::FetchError>>),
+    /// The core is configured without OIDC discovery (`jwks_url`, `static_jwks`): the
+    /// flow finds every endpoint through discovery and cannot run.
+    #[error("the authenticator is configured without OIDC discovery, which the login flow needs")]
+    DiscoveryDisabled,
+    /// The discovery document lacks an endpoint the flow needs.
+    #[error("the identity provider's discovery document has no usable {field}")]
+    MissingEndpoint {
+        /// The discovery field (`authorization_endpoint`, `token_endpoint`).
+        field: &'static str,
+    },
+    /// The code exchange or the refresh at the token endpoint failed.
+    #[error("the token endpoint failed")]
+    TokenEndpoint(#[source] TokenEndpointError),
+    /// The ID token was refused.
+    #[error("the ID token was refused")]
+    IdToken(#[source] IdTokenError),
+    /// The exchange code is unknown, expired or already used.
+    #[error("the exchange code is unknown, expired or already used")]
+    InvalidExchangeCode,
+    /// `POST /refresh` without a refresh cookie.
+    #[error("no refresh token: please sign in again")]
+    NoRefreshToken,
+    /// The provider refused the refresh token.
+    #[error("the session could not be refreshed: please sign in again")]
+    RefreshRejected(#[source] Box<FlowError>),
+    /// The store failed (Redis down, memory store full).
+    #[error("the login store is unavailable")]
+    Store(#[from] StoreError),
+    /// `GET /session` was refused by the core authenticator.
+    #[error("{error}")]
+    Session {
+        /// The core's reason.
+        #[source]
+        error: authgate::AuthError,
+        /// The `WWW-Authenticate` realm.
+        realm: Arc<str>,
+    },
+    /// The system random generator failed.
+    #[error("randomness is unavailable")]
+    Random(#[from] crate::crypto::RandomError),
+    /// An internal step failed that should not (encoding a stored entry, a header).
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What failed.
+        reason: &'static str,
+    },
+}
+
+impl FlowError {
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidRequest { .. }
+            | Self::StateMismatch
+            | Self::InvalidState
+            | Self::Provider { .. }
+            | Self::InvalidExchangeCode => 400,
+            Self::UnsupportedMediaType => 415,
+            Self::CrossSiteRequest => 403,
+            Self::NoRefreshToken | Self::RefreshRejected(_) => 401,
+            Self::ProviderUnavailable(_) | Self::Store(_) => 503,
+            Self::TokenEndpoint(err) if err.is_transient() => 503,
+            Self::TokenEndpoint(_) | Self::IdToken(_) | Self::MissingEndpoint { .. } => 502,
+            Self::Session { error, .. } => error.status(),
+            Self::Random(_) | Self::Internal { .. } | Self::DiscoveryDisabled => 500,
+        }
+    }
+
+    /// A stable machine code, sent as `error` in the JSON body.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::CrossSiteRequest => "cross_site_request",
+            Self::StateMismatch => "state_mismatch",
+            Self::InvalidState => "invalid_state",
+            Self::Provider { .. } => "provider_error",
+            Self::ProviderUnavailable(_) => "provider_unavailable",
+            Self::MissingEndpoint { .. } => "provider_misconfigured",
+            Self::TokenEndpoint(err) if err.is_transient() => "provider_unavailable",
+            Self::TokenEndpoint(_) => "token_exchange_failed",
+            Self::IdToken(_) => "invalid_id_token",
+            Self::InvalidExchangeCode => "invalid_exchange_code",
+            Self::NoRefreshToken => "no_refresh_token",
+            Self::RefreshRejected(_) => "refresh_failed",
+            Self::Store(_) => "store_unavailable",
+            Self::Session { error, .. } => error.code(),
+            Self::Random(_) | Self::Internal { .. } => "internal_error",
+            Self::DiscoveryDisabled => "discovery_disabled",
+        }
+    }
+
+    /// The response, as JSON or (`html`) as a small page. It carries
+    /// `Cache-Control: no-store`; a 503 also `Retry-After`.
+    #[must_use]
+    pub fn to_response(&self, html: bool) -> Response<String> {
+        if let Self::Session { error, realm } = self {
+            // Exactly what the core's layer answers (WWW-Authenticate included).
+            let mut response: Response<String> =
+                authgate::layer::rejection_response(&error.rejection(realm));
+            no_store(&mut response);
+            return response;
+        }
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut response = if html {
+            let mut r = Response::new(self.html_page());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        } else {
+            let mut body = serde_json::json!({
+                "error": self.code(),
+                "message": self.to_string(),
+            });
+            if let Self::Provider { error, description } = self {
+                body["providerError"] = error.clone().into();
+                if let Some(description) = description {
+                    body["providerErrorDescription"] = description.clone().into();
+                }
+            }
+            let mut r = Response::new(body.to_string());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        };
+        *response.status_mut() = status;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        no_store(&mut response);
+        response
+    }
+
+    fn html_page(&self) -> String {
+        let mut detail = String::new();
+        if let Self::Provider {
+            description: Some(description),
+            ..
+        } = self
+        {
+            detail = format!("<p>{}</p>", escape(description));
+        }
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>Sign-in failed</title></head>\n<body>\
+             <h1>Sign-in failed</h1><p>{}</p>{detail}<p><small>code: {}</small></p>\
+             </body></html>\n",
+            escape(&self.to_string()),
+            self.code(),
+        )
+    }
+}
+
+pub(crate) fn no_store(response: &mut Response<String>) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes() {
+        let cases: Vec<(FlowError, u16, &str)> = vec![
+            (FlowError::InvalidState, 400, "invalid_state"),
+            (FlowError::StateMismatch, 400, "state_mismatch"),
+            (FlowError::InvalidExchangeCode, 400, "invalid_exchange_code"),
+            (
+                FlowError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (FlowError::CrossSiteRequest, 403, "cross_site_request"),
+            (FlowError::NoRefreshToken, 401, "no_refresh_token"),
+            (
+                FlowError::ProviderUnavailable(None),
+                503,
+                "provider_unavailable",
+            ),
+            (
+                FlowError::Store(StoreError::Full { capacity: 1 }),
+                503,
+                "store_unavailable",
+            ),
+            (
+                FlowError::TokenEndpoint(TokenEndpointError::Status { status: 502 }),
+                503,
+                "provider_unavailable",
+            ),
+            (
+                FlowError::TokenEndpoint(TokenEndpointError::Refused {
+                    status: 400,
+                    error: "invalid_grant".into(),
+                    description: None,
+                }),
+                502,
+                "token_exchange_failed",
+            ),
+            (
+                FlowError::IdToken(IdTokenError::NonceMismatch),
+                502,
+                "invalid_id_token",
+            ),
+            (
+                FlowError::Session {
+                    error: authgate::AuthError::MissingToken,
+                    realm: "api".into(),
+                },
+                401,
+                "missing_token",
+            ),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status(), status, "{err:?}");
+            assert_eq!(err.code(), code, "{err:?}");
+            let response = err.to_response(false);
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(body["error"], code);
+        }
+    }
+
+    #[test]
+    fn unavailable_answers_carry_retry_after() {
+        let response = FlowError::ProviderUnavailable(None).to_response(false);
+        assert_eq!(response.headers()["retry-after"], "5");
+    }
+
+    #[test]
+    fn html_pages_escape_provider_text() {
+        let err = FlowError::Provider {
+            error: "access_denied".into(),
+            description: Some("<script>alert(1)</script>".into()),
+        };
+        let response = err.to_response(true);
+        assert_eq!(response.status(), 400);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(!response.body().contains("<script>"));
+        assert!(response.body().contains("&lt;script&gt;"));
+        assert!(response.body().contains("provider_error"));
+        let json = err.to_response(false);
+        let body: serde_json::Value = serde_json::from_str(json.body()).unwrap();
+        assert_eq!(body["providerError"], "access_denied");
+    }
+
+    #[test]
+    fn session_errors_answer_like_the_core() {
+        let response = FlowError::Session {
+            error: authgate::AuthError::Expired,
+            realm: "api".into(),
+        }
+        .to_response(true);
+        assert_eq!(response.status(), 401);
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with(r#"Bearer realm="api", error="invalid_token""#)
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! Where the browser goes after login: only a path on the frontend itself.
+//!
+//! `GET /login?redirect=/orders/42` keeps the path with the state; after the exchange
+//! the frontend receives it back and navigates there. A value an attacker could use to
+//! send the user to another site is refused, and the configured default is used
+//! instead:
+//!
+//! ```
+//! use authgate_flow::redirect::safe_redirect_path;
+//!
+//! assert_eq!(safe_redirect_path("/orders/42?tab=items#top"), Some("/orders/42?tab=items#top"));
+//! assert_eq!(safe_redirect_path("//evil.example/"), None);      // protocol-relative URL
+//! assert_eq!(safe_redirect_path("/\\evil.example/"), None);     // browsers read `\` as `/`
+//! assert_eq!(safe_redirect_path("https://evil.example/"), None); // absolute URL
+//! assert_eq!(safe_redirect_path("/%2F%2Fevil.example/"), None); // encoded `//`
+//! assert_eq!(safe_redirect_path("/\r\nSet-Cookie:x=y"), None);  // control characters
+//! ```
+//!
+//! The rules, checked on the value as given and again after percent-decoding it (up
+//! to four times, so double encoding does not help):
+//!
+//! - it starts with exactly one `/` (not `//`, not `/\`);
+//! - it holds no backslash and no control character (C0, DEL, C1), raw or encoded;
+//! - it is at most [`MAX_REDIRECT_LEN`] bytes long.
+
+/// The longest redirect path accepted, in bytes.
+pub const MAX_REDIRECT_LEN: usize = 2048;
+
+/// Returns `path` when it is a safe local path (see the [module docs](self)), `None`
+/// otherwise.
+#[must_use]
+pub fn safe_redirect_path(path: &str) -> Option<&str> {
+    if path.len() > MAX_REDIRECT_LEN || !is_local(path.as_bytes()) {
+        return None;
+    }
+    let mut current = path.as_bytes().to_vec();
+    for _ in 0..4 {
+        let Some(decoded) = percent_decode(&current) else {
+            return Some(path);
+        };
+        if !is_local(&decoded) {
+            return None;
+        }
+        current = decoded;
+    }
+    // Still encoded after four rounds: nobody writes such a path by accident.
+    None
+}
+
+/// The checks on one form of the value (raw bytes, possibly not UTF-8).
+fn is_local(bytes: &[u8]) -> bool {
+    match bytes {
+        [b'/', second, ..] if *second == b'/' || *second == b'\\' => return false,
+        [b'/', ..] => {}
+        _ => return false,
+    }
+    if bytes.contains(&b'\\') || bytes.iter().any(|b| b.is_ascii_control()) {
+        return false;
+    }
+    // C1 controls (U+0080..U+009F) and other Unicode controls, when the bytes are UTF-8.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => !s.chars().any(char::is_control),
+        // Decoded bytes that are not UTF-8 are no path anyone means to visit.
+        Err(_) => false,
+    }
+}
+
+/// One round of percent-decoding; `None` when there was nothing to decode.
+fn percent_decode(bytes: &[u8]) -> Option<Vec<u8>> {
+    let hex = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(hi << 4 | lo);
+            changed = true;
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_paths_are_accepted() {
+        for path in [
+            "/",
+            "/dashboard",
+            "/orders/42",
+            "/search?q=rust&page=2",
+            "/a/b#section",
+            "/caf%C3%A9",
+            "/with%20space",
+            "/percent%25sign",
+            "/%2e%2e/x",
+            "/@user",
+            "/café",
+            "/a:b",
+        ] {
+            assert_eq!(safe_redirect_path(path), Some(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn protocol_relative_and_backslash_forms_are_refused() {
+        for path in [
+            "//evil.example",
+            "//evil.example/path",
+            "///evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "\\/evil.example",
+            "/foo\\bar",
+        ] {
+            assert_eq!(safe_redirect_path(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn absolute_urls_and_relative_paths_are_refused() {
+        for path in [
+            "https://evil.example/",
+            "http://evil.example",
+            "javascript:alert(1)",
+            "data:text/html,hi",
+            "evil.example",
+            "dashboard",
+            "",
+            " /dashboard",
+            "?redirect=/x",
+            "#/x",
+        ] {
+            assert_eq!(safe_redirect_path(path), None, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn encoded_variants_are_refused() {
+        for path in [
+            "/%2F%2Fevil.example",
+            "/%2f%2fevil.example",
+            "/%2Fevil.example",
+            "/%5Cevil.example",
+            "/%5cevil.example",
+            "%2F%2Fevil.example",
+            "/%252F%252Fevil.example",
+            "/%25252Fevil.example",
+            "/%2525252F%2525252Fevil.example",
+            "/%0d%0aSet-Cookie:%20x=y",
+            "/%00",
+            "/%7F",
+            "/%C2%85",
+            "/%FF%FE",
+        ] {
+            assert_eq!(safe_redirect_path(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        for path in [
+            "/\r\nLocation: //evil",
+            "/\n",
+            "/\t//evil",
+            "/\0",
+            "/\u{7f}",
+            "/\u{85}",
+            "/\u{9b}x",
+        ] {
+            assert_eq!(safe_redirect_path(path), None, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn overlong_paths_are_refused() {
+        let long = format!("/{}", "a".repeat(MAX_REDIRECT_LEN));
+        assert_eq!(safe_redirect_path(&long), None);
+        let max = format!("/{}", "a".repeat(MAX_REDIRECT_LEN - 1));
+        assert_eq!(safe_redirect_path(&max), Some(max.as_str()));
+    }
+
+    #[test]
+    fn percent_decoding_leaves_malformed_escapes() {
+        assert_eq!(percent_decode(b"/a%2"), None);
+        assert_eq!(percent_decode(b"/a%zz"), None);
+        assert_eq!(percent_decode(b"/a%41").as_deref(), Some(&b"/aA"[..]));
+        assert_eq!(safe_redirect_path("/100%"), Some("/100%"));
+    }
+}

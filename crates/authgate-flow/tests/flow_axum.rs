@@ -1,0 +1,740 @@
+//! The whole flow through the axum router, against the test provider.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use authgate_flow::{ClientAuth, Flow};
+use common::browser::{Browser, attributes};
+use common::provider::{API, CLIENT_ID, FRONTEND, PUBLIC_BASE, Provider, SLUG, issuer};
+use serde_json::json;
+
+fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+async fn signed_in(provider: &Provider, flow: &Flow) -> (Browser, serde_json::Value) {
+    let mut browser = Browser::new(flow.router());
+    let code = common::login_to_exchange_code(&mut browser, provider, "alice").await;
+    let exchange = browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(exchange.status, 200, "{}", exchange.body);
+    (browser, exchange.json())
+}
+
+#[tokio::test]
+async fn login_redirects_to_the_discovered_endpoint_with_state_pkce_and_nonce() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+    let login = browser.get("/auth/login?redirect=/orders").await;
+    assert_eq!(login.status, 302);
+    assert_eq!(login.headers["cache-control"], "no-store");
+    let location = login.location();
+    assert!(
+        location.starts_with(&format!("{PUBLIC_BASE}/application/o/authorize/?")),
+        "{location}"
+    );
+    let q = query_of(&location);
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["redirect_uri"], format!("{API}/auth/callback"));
+    assert_eq!(q["scope"], "openid email profile offline_access");
+    assert_eq!(q["code_challenge_method"], "S256");
+    for param in ["state", "nonce", "code_challenge"] {
+        assert_eq!(q[param].len(), 43, "{param}: {}", q[param]);
+    }
+    assert_ne!(q["state"], q["nonce"]);
+    // The state is bound to this browser by a cookie only the callback receives.
+    let binding = login.set_cookie("app_auth_login").expect("login cookie");
+    let attrs = attributes(&binding);
+    assert_eq!(attrs["Path"], "/auth/callback");
+    assert_eq!(attrs["Max-Age"], "600");
+    assert!(attrs.contains_key("HttpOnly"));
+    assert_eq!(attrs["SameSite"], "Lax");
+    assert_eq!(
+        browser.cookie("app_auth_login").as_deref(),
+        Some(q["state"].as_str())
+    );
+
+    // A second login gets fresh values.
+    let second = query_of(&browser.get("/auth/login").await.location());
+    assert_ne!(second["state"], q["state"]);
+    assert_ne!(second["nonce"], q["nonce"]);
+    assert_ne!(second["code_challenge"], q["code_challenge"]);
+}
+
+#[tokio::test]
+async fn authentik_api_scope_is_requested_when_configured() {
+    let provider = Provider::start();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .authentik_api_scope()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut browser = Browser::new(flow.router());
+    let q = query_of(&browser.get("/auth/login").await.location());
+    assert_eq!(
+        q["scope"],
+        "openid email profile offline_access goauthentik.io/api"
+    );
+}
+
+#[tokio::test]
+async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+
+    let login = browser
+        .get("/auth/login?redirect=%2Forders%3Ftab%3Dopen")
+        .await;
+    let query = provider.authorize(&login.location(), "alice");
+    let callback = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(callback.status, 302, "{}", callback.body);
+    let location = callback.location();
+    assert!(
+        location.starts_with(&format!("{FRONTEND}/auth/callback?exchange=")),
+        "{location}"
+    );
+    assert_eq!(callback.headers["referrer-policy"], "no-referrer");
+    // The login binding is spent.
+    let cleared = callback
+        .set_cookie("app_auth_login")
+        .expect("login cookie cleared");
+    assert_eq!(attributes(&cleared)["Max-Age"], "0");
+    assert!(browser.cookie("app_auth_login").is_none());
+
+    // The code was exchanged server to server, through the internal URL, with PKCE
+    // (the provider checks the verifier) and client_secret_basic.
+    let calls = provider.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].client_auth, "basic");
+    assert_eq!(calls[0].form["grant_type"], "authorization_code");
+    assert_eq!(
+        calls[0].form["redirect_uri"],
+        format!("{API}/auth/callback")
+    );
+    assert!(!calls[0].form.contains_key("client_secret"));
+
+    let code = query_of(&location)["exchange"].clone();
+    assert_eq!(code.len(), 43);
+    let exchange = browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(exchange.status, 200, "{}", exchange.body);
+    assert_eq!(
+        exchange.json(),
+        json!({ "success": true, "redirectTo": "/orders?tab=open" })
+    );
+    let access = exchange.set_cookie("app_auth").expect("access cookie");
+    let attrs = attributes(&access);
+    assert_eq!(attrs["Path"], "/");
+    assert!(attrs.contains_key("HttpOnly"));
+    assert_eq!(attrs["SameSite"], "Lax");
+    assert!(!attrs.contains_key("Secure"), "http API, not production");
+    let max_age: u64 = attrs["Max-Age"].parse().unwrap();
+    assert!((298..=300).contains(&max_age), "{max_age}");
+    let refresh = exchange
+        .set_cookie("app_auth_refresh")
+        .expect("refresh cookie");
+    let attrs = attributes(&refresh);
+    assert_eq!(attrs["Path"], "/auth/refresh");
+    assert!(attrs.contains_key("HttpOnly"));
+    assert_eq!(attrs["SameSite"], "Lax");
+    // An opaque refresh token without a stated lifetime: the 30-day default.
+    assert_eq!(attrs["Max-Age"], "2592000");
+    let id = exchange.set_cookie("app_auth_id").expect("ID token cookie");
+    assert_eq!(attributes(&id)["Path"], "/auth/logout");
+
+    // No token in any URL or body seen so far.
+    for token in provider.issued() {
+        assert!(!location.contains(&token));
+        assert!(!login.location().contains(&token));
+        assert!(!exchange.body.contains(&token));
+        assert!(!callback.body.contains(&token));
+    }
+
+    // The session, through the core authenticator and the access cookie.
+    let session = browser.get("/auth/session").await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    let user = session.json();
+    assert_eq!(user["sub"], "alice");
+    assert_eq!(user["email"], "alice@example.com");
+    for token in provider.issued() {
+        assert!(!session.body.contains(&token));
+    }
+}
+
+#[tokio::test]
+async fn refused_redirects_fall_back_to_the_default() {
+    let provider = Provider::start();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .default_redirect("/home")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for redirect in [
+        "//evil.example",
+        "/%2F%2Fevil.example",
+        "https://evil.example/",
+        "/%5Cevil",
+        "/%0d%0a",
+    ] {
+        let mut browser = Browser::new(flow.router());
+        let login = browser
+            .get(&format!(
+                "/auth/login?redirect={}",
+                url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+            ))
+            .await;
+        let query = provider.authorize(&login.location(), "alice");
+        let callback = browser.get(&format!("/auth/callback?{query}")).await;
+        let code = query_of(&callback.location())["exchange"].clone();
+        let exchange = browser
+            .post_json("/auth/exchange", &json!({ "code": code }))
+            .await;
+        assert_eq!(exchange.json()["redirectTo"], "/home", "{redirect}");
+    }
+}
+
+#[tokio::test]
+async fn client_secret_post_and_public_clients() {
+    for (auth, expected) in [
+        (ClientAuth::ClientSecretPost, "post"),
+        (ClientAuth::None, "none"),
+    ] {
+        let provider = Provider::start_with(auth);
+        let flow = provider.flow();
+        let (_, body) = signed_in(&provider, &flow).await;
+        assert_eq!(body["success"], true);
+        let calls = provider.calls();
+        assert_eq!(calls[0].client_auth, expected);
+        assert_eq!(calls[0].form["client_id"], CLIENT_ID);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_a_502_not_a_panic() {
+    let provider = Provider::start();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .client_secret("wrong")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut browser = Browser::new(flow.router());
+    let login = browser.get("/auth/login").await;
+    let query = provider.authorize(&login.location(), "alice");
+    let callback = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(callback.status, 502, "{}", callback.body);
+    assert_eq!(callback.json()["error"], "token_exchange_failed");
+}
+
+#[tokio::test]
+async fn replayed_unknown_and_expired_states_are_refused() {
+    let provider = Provider::start();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .state_ttl(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut browser = Browser::new(flow.router());
+    let login = browser.get("/auth/login").await;
+    let state = query_of(&login.location())["state"].clone();
+    let query = provider.authorize(&login.location(), "alice");
+    let first = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(first.status, 302);
+
+    // Replayed (the binding cookie is put back, as an attacker holding it would).
+    browser.set_cookie("app_auth_login", &state, "/auth/callback");
+    let replay = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    assert_eq!(replay.json()["error"], "invalid_state");
+
+    // Unknown.
+    let unknown = browser
+        .get(&format!("/auth/callback?code=x&state={}", "A".repeat(43)))
+        .await;
+    assert_eq!(unknown.json()["error"], "invalid_state");
+    let garbage = browser.get("/auth/callback?code=x&state=%00%01").await;
+    assert_eq!(garbage.json()["error"], "invalid_state");
+
+    // Expired (state TTL 1 s here).
+    let login = browser.get("/auth/login").await;
+    let query = provider.authorize(&login.location(), "alice");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let expired = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(expired.status, 400);
+    assert_eq!(expired.json()["error"], "invalid_state");
+
+    // A browser navigation gets a page, not JSON.
+    let page = browser
+        .send(
+            http::Method::GET,
+            &format!("/auth/callback?{query}"),
+            None,
+            &[("accept", "text/html,application/xhtml+xml")],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        page.body.contains("<h1>Sign-in failed</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("invalid_state"));
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_is_refused() {
+    // Login CSRF: an attacker's own state and code, delivered to a victim's browser.
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut attacker = Browser::new(flow.router());
+    let login = attacker.get("/auth/login").await;
+    let query = provider.authorize(&login.location(), "mallory");
+    let mut victim = Browser::new(flow.router());
+    let callback = victim.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(callback.status, 400, "{}", callback.body);
+    assert_eq!(callback.json()["error"], "state_mismatch");
+    assert!(provider.calls().is_empty(), "no code may be exchanged");
+}
+
+#[tokio::test]
+async fn provider_errors_are_reported_and_use_up_the_state() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+    let login = browser.get("/auth/login").await;
+    let state = query_of(&login.location())["state"].clone();
+    let denied = browser
+        .get(&format!(
+            "/auth/callback?error=access_denied&error_description=User+cancelled%0D%0A&state={state}"
+        ))
+        .await;
+    assert_eq!(denied.status, 400);
+    let body = denied.json();
+    assert_eq!(body["error"], "provider_error");
+    assert_eq!(body["providerError"], "access_denied");
+    assert_eq!(body["providerErrorDescription"], "User cancelled");
+    // The state cannot be used afterwards.
+    browser.set_cookie("app_auth_login", &state, "/auth/callback");
+    let late = browser
+        .get(&format!("/auth/callback?code=c&state={state}"))
+        .await;
+    assert_eq!(late.json()["error"], "invalid_state");
+}
+
+#[tokio::test]
+async fn malformed_callbacks_are_bad_requests() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+    for query in [
+        "",
+        "code=abc",
+        "state=abc",
+        "code=a&code=b&state=s",
+        "code=&state=s",
+    ] {
+        let answer = browser.get(&format!("/auth/callback?{query}")).await;
+        assert_eq!(answer.status, 400, "{query}: {}", answer.body);
+        assert_eq!(answer.json()["error"], "invalid_request", "{query}");
+    }
+    let login = browser.get("/auth/login").await;
+    let query = provider.authorize(&login.location(), "alice");
+    let mixed_up = browser
+        .get(&format!(
+            "/auth/callback?{}",
+            query.replace("iss=", "iss=x")
+        ))
+        .await;
+    assert_eq!(mixed_up.status, 400);
+    assert_eq!(mixed_up.json()["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn id_tokens_are_verified_with_their_nonce() {
+    type Knob = fn(&mut common::provider::Knobs);
+    let cases: [(&str, Knob); 5] = [
+        ("wrong nonce", |k| {
+            k.nonce_override = Some("not-the-nonce".into())
+        }),
+        ("unknown signing key", |k| k.sign_with_unknown_key = true),
+        ("another audience", |k| {
+            k.aud_override = Some(json!("other-client"))
+        }),
+        ("several audiences, no azp", |k| {
+            k.aud_override = Some(json!([CLIENT_ID, "other-client"]));
+        }),
+        ("no ID token", |k| k.omit_id_token = true),
+    ];
+    for (case, knob) in cases {
+        let provider = Provider::start();
+        provider.set_knobs(knob);
+        let flow = provider.flow();
+        let mut browser = Browser::new(flow.router());
+        let login = browser.get("/auth/login").await;
+        let query = provider.authorize(&login.location(), "alice");
+        let callback = browser.get(&format!("/auth/callback?{query}")).await;
+        assert_eq!(callback.status, 502, "{case}: {}", callback.body);
+        assert_eq!(callback.json()["error"], "invalid_id_token", "{case}");
+        assert!(callback.headers.get("location").is_none(), "{case}");
+    }
+}
+
+#[tokio::test]
+async fn exchange_codes_are_single_use_short_lived_and_json_only() {
+    let provider = Provider::start();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .exchange_ttl(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut browser = Browser::new(flow.router());
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+
+    let form = browser
+        .send(
+            http::Method::POST,
+            "/auth/exchange",
+            Some(format!("code={code}")),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert_eq!(form.status, 415);
+    let bad = browser
+        .post_json("/auth/exchange", &json!({ "nope": 1 }))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["error"], "invalid_request");
+    let mut other_site = browser.clone();
+    other_site.origin = Some("https://evil.example".into());
+    let csrf = other_site
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(csrf.status, 403);
+    assert_eq!(csrf.json()["error"], "cross_site_request");
+
+    // None of those used the code up.
+    let ok = browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let again = browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.json()["error"], "invalid_exchange_code");
+    assert!(again.set_cookies().is_empty());
+
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let late = browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(late.status, 400);
+    assert_eq!(late.json()["error"], "invalid_exchange_code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_hundred_concurrent_exchanges_of_one_code_give_one_session() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let mut browser = browser.clone();
+            let barrier = barrier.clone();
+            let code = code.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                browser
+                    .post_json("/auth/exchange", &json!({ "code": code }))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap().as_u16() {
+            200 => ok += 1,
+            400 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let (mut browser, _) = signed_in(&provider, &flow).await;
+    let first_access = browser.cookie("app_auth").unwrap();
+    let first_refresh = browser.cookie("app_auth_refresh").unwrap();
+
+    let refreshed = browser.post("/auth/refresh").await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(refreshed.json(), json!({ "success": true }));
+    let second_refresh = browser.cookie("app_auth_refresh").unwrap();
+    assert_ne!(
+        second_refresh, first_refresh,
+        "rotation: a new refresh token"
+    );
+    let access = refreshed.set_cookie("app_auth").unwrap();
+    assert_eq!(attributes(&access)["Path"], "/");
+    assert_eq!(
+        attributes(&refreshed.set_cookie("app_auth_refresh").unwrap())["Path"],
+        "/auth/refresh"
+    );
+    assert!(refreshed.set_cookie("app_auth_id").is_some());
+    let calls = provider.calls();
+    let last = calls.last().unwrap();
+    assert_eq!(last.form["grant_type"], "refresh_token");
+    assert_eq!(last.form["refresh_token"], first_refresh);
+    for token in provider.issued() {
+        assert!(!refreshed.body.contains(&token));
+    }
+    assert_eq!(browser.get("/auth/session").await.status, 200);
+    let _ = first_access;
+
+    // The spent refresh token is refused: both cookies are cleared, 401.
+    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth/refresh");
+    let reused = browser.post("/auth/refresh").await;
+    assert_eq!(reused.status, 401, "{}", reused.body);
+    assert_eq!(reused.json()["error"], "refresh_failed");
+    for name in ["app_auth", "app_auth_refresh"] {
+        let cleared = reused.set_cookie(name).expect("cleared");
+        assert_eq!(attributes(&cleared)["Max-Age"], "0");
+    }
+    assert!(browser.cookie("app_auth").is_none());
+    assert!(browser.cookie("app_auth_refresh").is_none());
+
+    // Without a refresh cookie: 401 and cleared as well.
+    let none = browser.post("/auth/refresh").await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.json()["error"], "no_refresh_token");
+    assert!(none.set_cookie("app_auth").is_some());
+}
+
+#[tokio::test]
+async fn refresh_without_rotation_keeps_the_refresh_cookie() {
+    let provider = Provider::start();
+    provider.set_knobs(|k| k.rotate_refresh_tokens = false);
+    let flow = provider.flow();
+    let (mut browser, _) = signed_in(&provider, &flow).await;
+    let refresh = browser.cookie("app_auth_refresh").unwrap();
+    for _ in 0..2 {
+        let refreshed = browser.post("/auth/refresh").await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+        assert!(refreshed.set_cookie("app_auth").is_some());
+        assert!(refreshed.set_cookie("app_auth_refresh").is_none());
+        assert_eq!(browser.cookie("app_auth_refresh").unwrap(), refresh);
+    }
+}
+
+#[tokio::test]
+async fn a_provider_outage_at_refresh_keeps_the_cookies() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let (mut browser, _) = signed_in(&provider, &flow).await;
+    provider.set_knobs(|k| k.token_failure = Some((503, json!("maintenance"))));
+    let refreshed = browser.post("/auth/refresh").await;
+    assert_eq!(refreshed.status, 503, "{}", refreshed.body);
+    assert!(refreshed.set_cookies().is_empty());
+    assert!(browser.cookie("app_auth_refresh").is_some());
+    // A refusal (4xx) ends the session.
+    provider.set_knobs(|k| k.token_failure = Some((400, json!({ "error": "invalid_grant" }))));
+    let refused = browser.post("/auth/refresh").await;
+    assert_eq!(refused.status, 401);
+    assert!(browser.cookie("app_auth_refresh").is_none());
+}
+
+#[tokio::test]
+async fn logout_clears_the_cookies_as_they_were_set_and_answers_the_end_session_url() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    let exchange = browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    let id_token = browser.cookie("app_auth_id").unwrap();
+
+    let logout = browser.post("/auth/logout").await;
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    let url = logout.json()["logoutUrl"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("{}end-session/?", issuer())),
+        "{url}"
+    );
+    let q = query_of(&url);
+    assert_eq!(q["id_token_hint"], id_token);
+    assert_eq!(q["post_logout_redirect_uri"], format!("{FRONTEND}/"));
+    assert_eq!(q["client_id"], CLIENT_ID);
+
+    for name in ["app_auth", "app_auth_refresh", "app_auth_id"] {
+        let set = attributes(&exchange.set_cookie(name).unwrap());
+        let cleared = attributes(&logout.set_cookie(name).unwrap());
+        for attr in ["Path", "HttpOnly", "SameSite"] {
+            assert_eq!(set.get(attr), cleared.get(attr), "{name} {attr}");
+        }
+        assert_eq!(set.contains_key("Secure"), cleared.contains_key("Secure"));
+        assert_eq!(cleared["Max-Age"], "0");
+        assert!(browser.cookie(name).is_none());
+    }
+    assert_eq!(browser.get("/auth/session").await.status, 401);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_in_production_and_for_an_https_api() {
+    let provider = Provider::start();
+    for builder in [
+        provider.flow_config().production(true),
+        authgate_flow::FlowConfig::builder(CLIENT_ID, FRONTEND, "https://api.example.com")
+            .client_secret(common::provider::CLIENT_SECRET),
+    ] {
+        let flow = Flow::new(provider.authenticator(), builder.build().unwrap()).unwrap();
+        let (mut browser, _) = signed_in(&provider, &flow).await;
+        let logout = browser.post("/auth/logout").await;
+        assert!(attributes(&logout.set_cookie("app_auth").unwrap()).contains_key("Secure"));
+    }
+}
+
+#[tokio::test]
+async fn session_without_cookie_is_401_with_www_authenticate() {
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let mut browser = Browser::new(flow.router());
+    let session = browser.get("/auth/session").await;
+    assert_eq!(session.status, 401);
+    assert_eq!(session.json()["code"], "missing_token");
+    assert!(session.headers.contains_key("www-authenticate"));
+    // Wrong methods are not routed.
+    assert_eq!(browser.post("/auth/session").await.status, 405);
+    assert_eq!(browser.get("/auth/exchange").await.status, 405);
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_503_page_at_login() {
+    // The core points at a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let auth = authgate::Authenticator::new(
+        authgate::AuthConfig::authentik(PUBLIC_BASE, SLUG, CLIENT_ID)
+            .internal_url(format!("http://{closed}"))
+            .http_timeouts(Duration::from_millis(500), Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    );
+    let provider = Provider::start();
+    let flow = Flow::new(auth, provider.flow_config().build().unwrap()).unwrap();
+    let mut browser = Browser::new(flow.router());
+    let login = browser
+        .send(
+            http::Method::GET,
+            "/auth/login",
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_eq!(login.status, 503, "{}", login.body);
+    assert!(login.body.contains("provider_unavailable"));
+    // Logging out still works locally.
+    let logout = browser.post("/auth/logout").await;
+    assert_eq!(logout.status, 200);
+    assert_eq!(logout.json()["logoutUrl"], format!("{FRONTEND}/"));
+}
+
+#[tokio::test]
+async fn a_custom_prefix_moves_endpoints_and_cookie_paths() {
+    let provider = Provider::start();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider.flow_config().prefix("/api/auth").build().unwrap(),
+    )
+    .unwrap();
+    let mut browser = Browser::new(flow.router());
+    let login = browser.get("/api/auth/login").await;
+    assert_eq!(login.status, 302);
+    assert_eq!(
+        query_of(&login.location())["redirect_uri"],
+        format!("{API}/api/auth/callback")
+    );
+    let query = provider.authorize(&login.location(), "alice");
+    let callback = browser.get(&format!("/api/auth/callback?{query}")).await;
+    let code = query_of(&callback.location())["exchange"].clone();
+    let exchange = browser
+        .post_json("/api/auth/exchange", &json!({ "code": code }))
+        .await;
+    assert_eq!(exchange.status, 200, "{}", exchange.body);
+    assert_eq!(
+        attributes(&exchange.set_cookie("app_auth_refresh").unwrap())["Path"],
+        "/api/auth/refresh"
+    );
+    assert_eq!(browser.post("/api/auth/refresh").await.status, 200);
+    assert_eq!(browser.get("/auth/login").await.status, 404);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_token_or_code_reaches_a_log_line() {
+    let (logs, _guard) = common::logs::capture();
+    let provider = Provider::start();
+    let flow = provider.flow();
+    let (mut browser, _) = signed_in(&provider, &flow).await;
+    assert_eq!(browser.post("/auth/refresh").await.status, 200);
+    // Failures are logged (at debug) too: a replayed code, a refused refresh.
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    browser
+        .post_json("/auth/exchange", &json!({ "code": code }))
+        .await;
+    provider.set_knobs(|k| k.token_failure = Some((400, json!({ "error": "invalid_grant" }))));
+    browser.post("/auth/refresh").await;
+    browser.post("/auth/logout").await;
+
+    let text = logs.text();
+    assert!(text.contains("login flow request refused"), "{text}");
+    let mut secrets = provider.issued();
+    secrets.push(code);
+    for secret in secrets {
+        assert!(
+            !text.contains(&secret),
+            "a secret reached the logs:\n{text}"
+        );
+    }
+}

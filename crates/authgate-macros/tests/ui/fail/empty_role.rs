@@ -1,0 +1,6 @@
+use authgate_extract::require_role;
+
+#[require_role("")]
+async fn handler() {}
+
+fn main() {}

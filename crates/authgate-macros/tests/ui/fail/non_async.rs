@@ -1,0 +1,8 @@
+use authgate_extract::require_role;
+
+#[require_role("admin")]
+fn handler() -> &'static str {
+    "not async"
+}
+
+fn main() {}

@@ -1,0 +1,81 @@
+//! The example contract ([`service_contract`]) on actix-web: the
+//! [`AuthMiddleware`] authenticates (actix-web does not run tower layers), the
+//! extractors and attribute guards of `authgate-extract` authorise.
+//!
+//! ```no_run
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use authgate_extract::actix::AuthMiddleware;
+//!
+//! let config = service_contract::ServiceConfig::from_env()?;
+//! let auth = AuthMiddleware::new(config.auth().clone());
+//! let addr = config.addr();
+//! let config = actix_web::web::Data::new(config);
+//! actix_web::HttpServer::new(move || {
+//!     actix_web::App::new().configure(actix_service::configure(config.clone(), auth.clone()))
+//! })
+//! .bind(addr)?
+//! .run()
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes, Data};
+use actix_web::{HttpResponse, Responder};
+use authgate_extract::actix::AuthMiddleware;
+use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
+use service_contract::{Reply, ServiceConfig};
+
+fn reply(reply: Reply) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(reply.body)
+}
+
+async fn health() -> impl Responder {
+    reply(service_contract::health())
+}
+
+async fn me(Auth(user): Auth<User>) -> impl Responder {
+    reply(service_contract::me(&user))
+}
+
+#[require_role("admin", framework = "actix")]
+async fn admin(Auth(user): Auth<User>) -> impl Responder {
+    reply(service_contract::admin(&user))
+}
+
+#[require_any_role("admin", "support", framework = "actix")]
+async fn support(Auth(user): Auth<User>) -> impl Responder {
+    reply(service_contract::support(&user))
+}
+
+async fn create_item(Auth(user): Auth<User>, body: Bytes) -> impl Responder {
+    reply(service_contract::create_item(&user, &body))
+}
+
+#[require_scope("goauthentik.io/api", framework = "actix")]
+async fn webauthn(config: Data<ServiceConfig>, Token(token): Token) -> impl Responder {
+    reply(config.webauthn(&token).await)
+}
+
+/// Registers the service's routes: `/healthz` in the open, `/api/*` behind `auth`.
+pub fn configure(
+    config: Data<ServiceConfig>,
+    auth: AuthMiddleware,
+) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(config)
+            .route("/healthz", web::get().to(health))
+            .service(
+                web::scope("/api")
+                    .wrap(auth)
+                    .route("/me", web::get().to(me))
+                    .route("/admin", web::get().to(admin))
+                    .route("/support", web::get().to(support))
+                    .route("/items", web::post().to(create_item))
+                    .route("/auth/webauthn", web::get().to(webauthn)),
+            );
+    }
+}

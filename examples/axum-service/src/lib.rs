@@ -1,0 +1,78 @@
+//! The example contract ([`service_contract`]) on axum: the tower
+//! [`AuthLayer`] authenticates, the extractors and attribute guards
+//! of `authgate-extract` authorise.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = service_contract::ServiceConfig::from_env()?;
+//! let listener = tokio::net::TcpListener::bind(config.addr()).await?;
+//! axum::serve(listener, axum_service::app(config)).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use authgate::AuthLayer;
+use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use service_contract::{Reply, ServiceConfig};
+
+type Config = Arc<ServiceConfig>;
+
+fn reply(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(reply.body)).into_response()
+}
+
+async fn health() -> Response {
+    reply(service_contract::health())
+}
+
+async fn me(Auth(user): Auth<User>) -> Response {
+    reply(service_contract::me(&user))
+}
+
+#[require_role("admin")]
+async fn admin(Auth(user): Auth<User>) -> Response {
+    reply(service_contract::admin(&user))
+}
+
+#[require_any_role("admin", "support")]
+async fn support(Auth(user): Auth<User>) -> Response {
+    reply(service_contract::support(&user))
+}
+
+async fn create_item(Auth(user): Auth<User>, body: Bytes) -> Response {
+    reply(service_contract::create_item(&user, &body))
+}
+
+#[require_scope("goauthentik.io/api")]
+async fn webauthn(State(config): State<Config>, Token(token): Token) -> Response {
+    reply(config.webauthn(&token).await)
+}
+
+/// The service's router, with an [`AuthLayer`] built from the configuration.
+pub fn app(config: ServiceConfig) -> Router {
+    let layer = AuthLayer::new(config.auth().clone());
+    router(config, layer)
+}
+
+/// The service's router around an existing layer (to share its key store, or to
+/// wait for its keys first).
+pub fn router(config: ServiceConfig, layer: AuthLayer) -> Router {
+    let api = Router::new()
+        .route("/api/me", get(me))
+        .route("/api/admin", get(admin))
+        .route("/api/support", get(support))
+        .route("/api/items", post(create_item))
+        .route("/api/auth/webauthn", get(webauthn))
+        .layer(layer)
+        .with_state(Arc::new(config));
+    Router::new().route("/healthz", get(health)).merge(api)
+}

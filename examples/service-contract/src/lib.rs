@@ -1,0 +1,272 @@
+//! The contract of the example services, written once.
+//!
+//! `axum-service` and `actix-service` expose the same routes with the same answers;
+//! everything but the framework glue lives here, so the two cannot drift apart:
+//!
+//! | route | who | answer |
+//! |---|---|---|
+//! | `GET /healthz` | anyone | 200 `{"status":"ok"}` |
+//! | `GET /api/me` | any authenticated user | 200, the mapped user (`sub`, `email`, `name`, `organizationId`, `role`, `groups`, `scopes`) |
+//! | `GET /api/admin` | role `admin` | 200 |
+//! | `GET /api/support` | role `admin` or `support` | 200 |
+//! | `POST /api/items` | any authenticated user, JSON `{"name": ...}` | 201 (cookie-authenticated cross-origin requests get 403 from the CSRF check) |
+//! | `GET /api/auth/webauthn` | scope `goauthentik.io/api` | Authentik's `/api/v3/authenticators/webauthn/`, called with the user's own token |
+//!
+//! ```
+//! use service_contract::{Reply, create_item};
+//! # let user: authgate::User = serde_json::from_value(serde_json::json!({
+//! #     "sub": "u1", "email": null, "name": null, "organizationId": "org",
+//! #     "role": "user", "groups": [], "scopes": []
+//! # })).unwrap();
+//! let created = create_item(&user, br#"{"name": "pen"}"#);
+//! assert_eq!(created.status, 201);
+//! assert_eq!(created.body["owner"], "u1");
+//! assert_eq!(create_item(&user, b"{").status, 400);
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use authgate::{AccessToken, AuthConfig, ConfigError, User};
+use serde_json::{Value, json};
+
+/// The scope an access token needs before Authentik's own API accepts it.
+pub const AUTHENTIK_API_SCOPE: &str = "goauthentik.io/api";
+
+/// What the login must do so that `/api/auth/webauthn` works.
+pub const SCOPE_HINT: &str = "the login must request the scope goauthentik.io/api \
+     (add it to the scopes of the authorization request)";
+
+/// An answer: status and JSON body, the same for both frameworks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl Reply {
+    fn new(status: u16, body: Value) -> Self {
+        Self { status, body }
+    }
+
+    fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
+        let error = if status == 403 { "forbidden" } else { code };
+        Self::new(
+            status,
+            json!({ "error": error, "code": code, "message": message.into() }),
+        )
+    }
+}
+
+/// The example services' configuration: the core's `from_env()` variables plus `PORT`.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    auth: AuthConfig,
+    port: u16,
+    webauthn_url: String,
+    client: reqwest::Client,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceConfigError {
+    /// One of the core's variables.
+    #[error(transparent)]
+    Auth(#[from] ConfigError),
+    /// `PORT` is not a port number.
+    #[error("PORT is invalid: expected a port number (1-65535, or 0 for any free port)")]
+    Port(#[source] std::num::ParseIntError),
+    /// The HTTP client could not be built.
+    #[error("the HTTP client could not be built")]
+    Client(#[source] reqwest::Error),
+}
+
+impl ServiceConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    ///
+    /// A [`ServiceConfigError`] naming the variable.
+    pub fn from_env() -> Result<Self, ServiceConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ServiceConfigError`] naming the variable.
+    pub fn from_env_with<F>(get: F) -> Result<Self, ServiceConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let auth = AuthConfig::from_env_with(&get)?;
+        let port = match get("PORT").filter(|p| !p.trim().is_empty()) {
+            Some(port) => port.trim().parse().map_err(ServiceConfigError::Port)?,
+            None => 3000,
+        };
+        // from_env_with succeeded, so AUTHENTIK_URL is set and valid.
+        let base = get("AUTHENTIK_URL").unwrap_or_default();
+        let public = format!(
+            "{}/api/v3/authenticators/webauthn/",
+            base.trim().trim_end_matches('/')
+        );
+        let webauthn_url = auth
+            .server_url(&public)
+            .map(|url| url.to_string())
+            .unwrap_or(public);
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(ServiceConfigError::Client)?;
+        Ok(Self {
+            auth,
+            port,
+            webauthn_url,
+            client,
+        })
+    }
+
+    /// The authentication configuration.
+    #[must_use]
+    pub fn auth(&self) -> &AuthConfig {
+        &self.auth
+    }
+
+    /// `127.0.0.1:$PORT`.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// `GET /api/auth/webauthn`: calls Authentik's
+    /// `/api/v3/authenticators/webauthn/` (through the internal URL when set) with the
+    /// user's own access token and returns what it got. An upstream 403 is reported as
+    /// such, with the hint that the login must request `goauthentik.io/api`.
+    pub async fn webauthn(&self, token: &AccessToken) -> Reply {
+        let response = self
+            .client
+            .get(&self.webauthn_url)
+            .bearer_auth(token.as_str())
+            .header("accept", "application/json")
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(_) => {
+                return Reply::error(
+                    502,
+                    "upstream_unreachable",
+                    "Authentik could not be reached",
+                );
+            }
+        };
+        let status = response.status().as_u16();
+        if status == 403 || status == 401 {
+            return Reply::error(
+                403,
+                "upstream_forbidden",
+                format!("Authentik refused the access token ({status}): {SCOPE_HINT}"),
+            );
+        }
+        if !(200..300).contains(&status) {
+            return Reply::error(
+                502,
+                "upstream_error",
+                format!("Authentik answered {status}"),
+            );
+        }
+        match response.json::<Value>().await {
+            Ok(body) => Reply::new(200, body),
+            Err(_) => Reply::error(502, "upstream_error", "Authentik's answer is not JSON"),
+        }
+    }
+}
+
+/// `GET /healthz`.
+#[must_use]
+pub fn health() -> Reply {
+    Reply::new(200, json!({ "status": "ok" }))
+}
+
+/// `GET /api/me`: the mapped user.
+#[must_use]
+pub fn me(user: &User) -> Reply {
+    Reply::new(
+        200,
+        serde_json::to_value(user).unwrap_or_else(|_| json!({ "sub": user.sub })),
+    )
+}
+
+/// `GET /api/admin`.
+#[must_use]
+pub fn admin(user: &User) -> Reply {
+    Reply::new(
+        200,
+        json!({ "area": "admin", "sub": user.sub, "role": user.role }),
+    )
+}
+
+/// `GET /api/support`.
+#[must_use]
+pub fn support(user: &User) -> Reply {
+    Reply::new(
+        200,
+        json!({ "area": "support", "sub": user.sub, "role": user.role }),
+    )
+}
+
+/// `POST /api/items`: `{"name": "..."}` → 201 with the item; anything else → 400.
+#[must_use]
+pub fn create_item(user: &User, body: &[u8]) -> Reply {
+    #[derive(serde::Deserialize)]
+    struct NewItem {
+        name: String,
+    }
+    match serde_json::from_slice::<NewItem>(body) {
+        Ok(item) if !item.name.trim().is_empty() => Reply::new(
+            201,
+            json!({
+                "name": item.name.trim(),
+                "owner": user.sub,
+                "organizationId": user.organization_id,
+            }),
+        ),
+        Ok(_) => Reply::error(400, "invalid_item", "name must not be empty"),
+        Err(_) => Reply::error(
+            400,
+            "invalid_item",
+            "expected a JSON object {\"name\": string}",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_defaults_and_errors_name_the_variable() {
+        let base = |extra: Option<&'static str>| {
+            move |name: &str| match name {
+                "AUTHENTIK_URL" => Some("https://auth.example.com".to_owned()),
+                "AUTHENTIK_INTERNAL_URL" => Some("http://authentik:9000".to_owned()),
+                "AUTHENTIK_APP_SLUG" => Some("app".to_owned()),
+                "AUTHENTIK_CLIENT_ID" => Some("id".to_owned()),
+                "PORT" => extra.map(str::to_owned),
+                _ => None,
+            }
+        };
+        let config = ServiceConfig::from_env_with(base(None)).unwrap();
+        assert_eq!(config.addr().port(), 3000);
+        assert_eq!(
+            config.webauthn_url,
+            "http://authentik:9000/api/v3/authenticators/webauthn/"
+        );
+        let err = ServiceConfig::from_env_with(base(Some("http"))).unwrap_err();
+        assert!(err.to_string().contains("PORT"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Harness for the workspace-level end-to-end tests: runs the example services
+//! in-process on `127.0.0.1:0`, one on axum and one on actix-web, from the same
+//! configuration.
+
+use std::net::{SocketAddr, TcpListener};
+
+use authgate::AuthLayer;
+use authgate_extract::actix::AuthMiddleware;
+use service_contract::ServiceConfig;
+
+/// A running axum example service; stops when dropped.
+#[derive(Debug)]
+pub struct AxumService {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AxumService {
+    /// Starts `axum-service` with `config`, once its keys are loaded.
+    ///
+    /// # Panics
+    ///
+    /// When the keys cannot be loaded or the port cannot be bound.
+    pub async fn start(config: ServiceConfig) -> Self {
+        let layer = AuthLayer::new(config.auth().clone());
+        layer
+            .authenticator()
+            .refresh_keys()
+            .await
+            .expect("the issuer serves keys");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let app = axum_service::router(config, layer);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, task }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for AxumService {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A running actix-web example service on its own thread; stops when dropped.
+#[derive(Debug)]
+pub struct ActixService {
+    addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ActixService {
+    /// Starts `actix-service` with `config`, once its keys are loaded.
+    ///
+    /// # Panics
+    ///
+    /// When the keys cannot be loaded or the port cannot be bound.
+    pub async fn start(config: ServiceConfig) -> Self {
+        let auth = AuthMiddleware::new(config.auth().clone());
+        auth.authenticator()
+            .refresh_keys()
+            .await
+            .expect("the issuer serves keys");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            system.block_on(async move {
+                let config = actix_web::web::Data::new(config);
+                let server = actix_web::HttpServer::new(move || {
+                    actix_web::App::new()
+                        .configure(actix_service::configure(config.clone(), auth.clone()))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)
+                .expect("listen")
+                .run();
+                tx.send(server.handle()).expect("send handle");
+                let _ = server.await;
+            });
+        });
+        let handle = rx.recv().expect("the actix server started");
+        Self {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ActixService {
+    fn drop(&mut self) {
+        let stop = self.handle.stop(false);
+        drop(stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
