@@ -32,7 +32,11 @@ impl AxumService {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        let app = axum_service::router(config, layer);
+        let flow = config
+            .flow(layer.authenticator())
+            .await
+            .expect("the login flow is configured");
+        let app = axum_service::router(config, layer, flow);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -71,6 +75,10 @@ impl ActixService {
             .refresh_keys()
             .await
             .expect("the issuer serves keys");
+        let flow = config
+            .flow(auth.authenticator())
+            .await
+            .expect("the login flow is configured");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -79,8 +87,11 @@ impl ActixService {
             system.block_on(async move {
                 let config = actix_web::web::Data::new(config);
                 let server = actix_web::HttpServer::new(move || {
-                    actix_web::App::new()
-                        .configure(actix_service::configure(config.clone(), auth.clone()))
+                    actix_web::App::new().configure(actix_service::configure(
+                        config.clone(),
+                        auth.clone(),
+                        flow.clone(),
+                    ))
                 })
                 .workers(1)
                 .disable_signals()

@@ -9,10 +9,15 @@
 //!
 //! let config = service_contract::ServiceConfig::from_env()?;
 //! let auth = AuthMiddleware::new(config.auth().clone());
+//! let flow = config.flow(auth.authenticator()).await?;
 //! let addr = config.addr();
 //! let config = actix_web::web::Data::new(config);
 //! actix_web::HttpServer::new(move || {
-//!     actix_web::App::new().configure(actix_service::configure(config.clone(), auth.clone()))
+//!     actix_web::App::new().configure(actix_service::configure(
+//!         config.clone(),
+//!         auth.clone(),
+//!         flow.clone(),
+//!     ))
 //! })
 //! .bind(addr)?
 //! .run()
@@ -26,6 +31,7 @@ use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpResponse, Responder};
 use authgate_extract::actix::AuthMiddleware;
 use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
+use authgate_flow::Flow;
 use service_contract::{Reply, ServiceConfig};
 
 fn reply(reply: Reply) -> HttpResponse {
@@ -60,12 +66,17 @@ async fn webauthn(config: Data<ServiceConfig>, Token(token): Token) -> impl Resp
     reply(config.webauthn(&token).await)
 }
 
-/// Registers the service's routes: `/healthz` in the open, `/api/*` behind `auth`.
+/// Registers the service's routes: `/healthz` in the open, `/api/*` behind `auth`, and
+/// the login flow's scope when there is one.
 pub fn configure(
     config: Data<ServiceConfig>,
     auth: AuthMiddleware,
+    flow: Option<Flow>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        if let Some(flow) = flow {
+            cfg.service(flow.scope());
+        }
         cfg.app_data(config)
             .route("/healthz", web::get().to(health))
             .service(

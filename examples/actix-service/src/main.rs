@@ -15,10 +15,21 @@ async fn main() -> ExitCode {
         }
     };
     let auth = AuthMiddleware::new(config.auth().clone());
+    let flow = match config.flow(auth.authenticator()).await {
+        Ok(flow) => flow,
+        Err(err) => {
+            eprintln!("actix-service: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let addr = config.addr();
     let config = actix_web::web::Data::new(config);
     let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new().configure(actix_service::configure(config.clone(), auth.clone()))
+        actix_web::App::new().configure(actix_service::configure(
+            config.clone(),
+            auth.clone(),
+            flow.clone(),
+        ))
     })
     .workers(2)
     .bind(addr);

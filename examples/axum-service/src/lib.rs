@@ -6,7 +6,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = service_contract::ServiceConfig::from_env()?;
 //! let listener = tokio::net::TcpListener::bind(config.addr()).await?;
-//! axum::serve(listener, axum_service::app(config)).await?;
+//! axum::serve(listener, axum_service::app(config).await?).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -15,13 +15,14 @@ use std::sync::Arc;
 
 use authgate::AuthLayer;
 use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
+use authgate_flow::Flow;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use service_contract::{Reply, ServiceConfig};
+use service_contract::{Reply, ServiceConfig, ServiceConfigError};
 
 type Config = Arc<ServiceConfig>;
 
@@ -57,15 +58,21 @@ async fn webauthn(State(config): State<Config>, Token(token): Token) -> Response
     reply(config.webauthn(&token).await)
 }
 
-/// The service's router, with an [`AuthLayer`] built from the configuration.
-pub fn app(config: ServiceConfig) -> Router {
+/// The service's router, with an [`AuthLayer`] built from the configuration and the
+/// login flow under `/auth` when it is configured.
+///
+/// # Errors
+///
+/// The login flow could not be set up (its Redis store is unreachable).
+pub async fn app(config: ServiceConfig) -> Result<Router, ServiceConfigError> {
     let layer = AuthLayer::new(config.auth().clone());
-    router(config, layer)
+    let flow = config.flow(layer.authenticator()).await?;
+    Ok(router(config, layer, flow))
 }
 
 /// The service's router around an existing layer (to share its key store, or to
-/// wait for its keys first).
-pub fn router(config: ServiceConfig, layer: AuthLayer) -> Router {
+/// wait for its keys first) and login flow.
+pub fn router(config: ServiceConfig, layer: AuthLayer, flow: Option<Flow>) -> Router {
     let api = Router::new()
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
@@ -74,5 +81,9 @@ pub fn router(config: ServiceConfig, layer: AuthLayer) -> Router {
         .route("/api/auth/webauthn", get(webauthn))
         .layer(layer)
         .with_state(Arc::new(config));
-    Router::new().route("/healthz", get(health)).merge(api)
+    let app = Router::new().route("/healthz", get(health)).merge(api);
+    match flow {
+        Some(flow) => app.merge(flow.router()),
+        None => app,
+    }
 }

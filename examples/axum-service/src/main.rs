@@ -12,6 +12,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let app = match axum_service::app(config.clone()).await {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("axum-service: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(config.addr()).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -25,7 +32,7 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, axum_service::app(config))
+    match axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {

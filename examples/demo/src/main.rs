@@ -304,7 +304,8 @@ async fn embedded(self_test: bool) -> Result<ExitCode, Box<dyn std::error::Error
             )
         })?;
     let base = format!("http://{}", listener.local_addr()?);
-    let app = axum_service::router(config, layer);
+    let flow = config.flow(layer.authenticator()).await?;
+    let app = axum_service::router(config, layer, flow);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -392,7 +393,14 @@ async fn real_authentik(self_test: bool) -> ExitCode {
     println!("  service {base}");
     println!("Get an access token from Authentik, then:");
     println!("  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/api/me");
-    match axum::serve(listener, axum_service::app(config)).await {
+    let app = match axum_service::app(config).await {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("demo: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match axum::serve(listener, app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("demo: {err}");

@@ -11,6 +11,10 @@
 //! | `GET /api/support` | role `admin` or `support` | 200 |
 //! | `POST /api/items` | any authenticated user, JSON `{"name": ...}` | 201 (cookie-authenticated cross-origin requests get 403 from the CSRF check) |
 //! | `GET /api/auth/webauthn` | scope `goauthentik.io/api` | Authentik's `/api/v3/authenticators/webauthn/`, called with the user's own token |
+//! | `/auth/*` | browsers | the login flow of `authgate-flow` (login, callback, exchange, refresh, session, logout), mounted when `AUTHENTIK_CLIENT_SECRET` is set (or `AUTH_CLIENT_AUTH=none` for a public client); it also needs `FRONTEND_URL` and `API_URL` |
+//!
+//! The flow's state and exchange codes live in memory, or in Redis when `REDIS_URL` is
+//! set (for several instances behind a load balancer).
 //!
 //! ```
 //! use service_contract::{Reply, create_item};
@@ -26,7 +30,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use authgate::{AccessToken, AuthConfig, ConfigError, User};
+use authgate::{AccessToken, AuthConfig, Authenticator, ConfigError, User};
+use authgate_flow::{Flow, FlowConfig, FlowConfigError};
 use serde_json::{Value, json};
 
 /// The scope an access token needs before Authentik's own API accepts it.
@@ -66,6 +71,8 @@ pub struct ServiceConfig {
     port: u16,
     webauthn_url: String,
     client: reqwest::Client,
+    flow: Option<FlowConfig>,
+    redis_url: Option<String>,
 }
 
 /// Why the configuration could not be read.
@@ -81,6 +88,12 @@ pub enum ServiceConfigError {
     /// The HTTP client could not be built.
     #[error("the HTTP client could not be built")]
     Client(#[source] reqwest::Error),
+    /// One of the login flow's variables.
+    #[error(transparent)]
+    Flow(#[from] FlowConfigError),
+    /// The Redis store at `REDIS_URL` could not be opened.
+    #[error("REDIS_URL: the Redis store could not be opened")]
+    Redis(#[source] authgate_flow::StoreError),
 }
 
 impl ServiceConfig {
@@ -122,12 +135,44 @@ impl ServiceConfig {
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(ServiceConfigError::Client)?;
+        // The flow needs a client registration: a secret, or an explicit public client.
+        let wants_flow = get("AUTHENTIK_CLIENT_SECRET").is_some_and(|v| !v.trim().is_empty())
+            || get("AUTH_CLIENT_AUTH").is_some_and(|v| v.trim() == "none");
+        let flow = if wants_flow {
+            Some(FlowConfig::from_env_with(&get)?)
+        } else {
+            None
+        };
         Ok(Self {
             auth,
             port,
             webauthn_url,
             client,
+            flow,
+            redis_url: get("REDIS_URL").filter(|v| !v.trim().is_empty()),
         })
+    }
+
+    /// The login flow over `auth` (share the API's authenticator, so both use one key
+    /// store), or `None` when the flow's variables are not set.
+    ///
+    /// # Errors
+    ///
+    /// The flow or its Redis store could not be set up.
+    pub async fn flow(&self, auth: &Authenticator) -> Result<Option<Flow>, ServiceConfigError> {
+        let Some(config) = &self.flow else {
+            return Ok(None);
+        };
+        let builder = Flow::builder(auth.clone(), config.clone());
+        let builder = match &self.redis_url {
+            Some(url) => builder.store(
+                authgate_flow::store::RedisStore::connect(url)
+                    .await
+                    .map_err(ServiceConfigError::Redis)?,
+            ),
+            None => builder,
+        };
+        Ok(Some(builder.build()?))
     }
 
     /// The authentication configuration.
