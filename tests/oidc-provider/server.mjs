@@ -56,7 +56,7 @@ function configuration() {
         id_token_signed_response_alg: 'RS256',
       },
       {
-        // The same application, registered for client_secret_post.
+        // A second application, registered for client_secret_post and ES256 ID tokens.
         client_id: `${clientId}-post`,
         client_secret: clientSecret,
         redirect_uris: redirectUris,
@@ -87,7 +87,7 @@ function configuration() {
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resource, client) => ({
           scope: accessTokenScopes,
-          audience: client.clientId.replace(/-post$/, ''),
+          audience: client.clientId,
           accessTokenFormat: 'jwt',
           accessTokenTTL: 300,
           jwt: { sign: { alg: 'RS256' } },

@@ -8,6 +8,9 @@ use authgate::AuthLayer;
 use authgate_extract::actix::AuthMiddleware;
 use service_contract::ServiceConfig;
 
+pub mod browser;
+pub mod provider;
+
 /// A running axum example service; stops when dropped.
 #[derive(Debug)]
 pub struct AxumService {
@@ -22,15 +25,27 @@ impl AxumService {
     ///
     /// When the keys cannot be loaded or the port cannot be bound.
     pub async fn start(config: ServiceConfig) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Self::start_on(listener, config).await
+    }
+
+    /// Starts `axum-service` on a port bound beforehand (so its URL can be part of
+    /// its own configuration).
+    ///
+    /// # Panics
+    ///
+    /// When the keys cannot be loaded or the listener cannot be used.
+    pub async fn start_on(listener: TcpListener, config: ServiceConfig) -> Self {
         let layer = AuthLayer::new(config.auth().clone());
         layer
             .authenticator()
             .refresh_keys()
             .await
             .expect("the issuer serves keys");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
         let addr = listener.local_addr().expect("local addr");
         let flow = config
             .flow(layer.authenticator())
@@ -70,6 +85,16 @@ impl ActixService {
     ///
     /// When the keys cannot be loaded or the port cannot be bound.
     pub async fn start(config: ServiceConfig) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Self::start_on(listener, config).await
+    }
+
+    /// Starts `actix-service` on a port bound beforehand.
+    ///
+    /// # Panics
+    ///
+    /// When the keys cannot be loaded or the listener cannot be used.
+    pub async fn start_on(listener: TcpListener, config: ServiceConfig) -> Self {
         let auth = AuthMiddleware::new(config.auth().clone());
         auth.authenticator()
             .refresh_keys()
@@ -79,7 +104,6 @@ impl ActixService {
             .flow(auth.authenticator())
             .await
             .expect("the login flow is configured");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

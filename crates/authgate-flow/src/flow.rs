@@ -365,10 +365,12 @@ where
             .and_then(|r| safe_redirect_path(&r).map(str::to_owned))
             .unwrap_or_else(|| c.default_redirect.clone());
         let meta = self.metadata().await?;
+        // The browser goes there: the public origin, even when discovery went through
+        // the internal URL and named internal endpoints.
         let mut authorize = meta
             .authorization_endpoint
             .as_deref()
-            .and_then(|e| Url::parse(e).ok())
+            .and_then(|e| self.inner.auth.config().browser_url(e).ok())
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or(FlowError::MissingEndpoint {
                 field: "authorization_endpoint",
@@ -682,6 +684,14 @@ where
                 .ok()
                 .and_then(|meta| meta.end_session_endpoint.clone()),
         };
+        let end_session = end_session.and_then(|e| {
+            self.inner
+                .auth
+                .config()
+                .browser_url(&e)
+                .ok()
+                .map(String::from)
+        });
         let url = logout_url(
             end_session.as_deref(),
             id_token,

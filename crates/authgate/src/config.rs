@@ -336,19 +336,53 @@ impl AuthConfig {
         let url = Url::parse(url)?;
         Ok(rewrite_origin(url, self.inner.internal.as_ref()))
     }
+
+    /// The reverse of [`server_url`](Self::server_url): moves a URL on the internal
+    /// base back to the public origin, for URLs a browser must open.
+    ///
+    /// Providers such as Authentik build the endpoints of their discovery document from
+    /// the host they were asked on, so a document fetched through the internal URL names
+    /// internal endpoints; the browser must be sent to the public ones.
+    ///
+    /// ```
+    /// let config = authgate::AuthConfig::authentik("https://auth.example.com", "app", "id")
+    ///     .internal_url("http://authentik:9000")
+    ///     .build()?;
+    /// assert_eq!(
+    ///     config.browser_url("http://authentik:9000/application/o/authorize/?a=1")?.as_str(),
+    ///     "https://auth.example.com/application/o/authorize/?a=1"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The URL does not parse.
+    pub fn browser_url(&self, url: &str) -> Result<Url, url::ParseError> {
+        let url = Url::parse(url)?;
+        Ok(match &self.inner.internal {
+            Some((public, internal)) => move_origin(url, internal, public),
+            None => url,
+        })
+    }
 }
 
 pub(crate) fn rewrite_origin(url: Url, internal: Option<&(Url, Url)>) -> Url {
-    let Some((public, internal)) = internal else {
-        return url;
-    };
-    if url.origin() != public.origin() {
+    match internal {
+        Some((public, internal)) => move_origin(url, public, internal),
+        None => url,
+    }
+}
+
+/// `url` on `from`'s origin (below `from`'s path) moved to `to`; others unchanged.
+fn move_origin(url: Url, from: &Url, to: &Url) -> Url {
+    let from_prefix = from.path().trim_end_matches('/');
+    if url.origin() != from.origin() || !url.path().starts_with(from_prefix) {
         return url;
     }
-    // Keep the path below the internal base's own path prefix, if it has one.
-    let mut out = internal.clone();
-    let prefix = internal.path().trim_end_matches('/');
-    out.set_path(&format!("{prefix}{}", url.path()));
+    let mut out = to.clone();
+    let to_prefix = to.path().trim_end_matches('/');
+    out.set_path(&format!("{to_prefix}{}", &url.path()[from_prefix.len()..]));
     out.set_query(url.query());
     out
 }

@@ -1,0 +1,369 @@
+//! The browser login flow end to end against a real, certified OpenID provider
+//! (Node's `oidc-provider`, Authentik-shaped), through `axum-service` and
+//! `actix-service`, configured with exactly the `AUTHENTIK_*` variables a real
+//! Authentik deployment uses. Every endpoint comes from discovery.
+
+use std::net::TcpListener;
+
+use authgate_e2e::browser::{Browser, Page};
+use authgate_e2e::provider::{CLIENT_BASIC, CLIENT_POST, CLIENT_SECRET, OidcProvider, SLUG};
+use authgate_e2e::{ActixService, AxumService};
+use serde_json::{Value, json};
+use service_contract::ServiceConfig;
+
+const FRONTEND: &str = "http://frontend.test";
+
+enum Framework {
+    Axum,
+    Actix,
+}
+
+struct Setup {
+    _provider: OidcProvider,
+    issuer: String,
+    api: String,
+    _service: Box<dyn std::any::Any>,
+}
+
+/// Starts the provider and a service configured like a real deployment.
+async fn setup(
+    framework: Framework,
+    client_id: &str,
+    extra: &[(&str, String)],
+    internal_url: bool,
+) -> Setup {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    let provider =
+        OidcProvider::start(&[format!("{api}/auth/callback")], &[format!("{FRONTEND}/")]).await;
+    let mut env: Vec<(&str, String)> = vec![
+        ("AUTHENTIK_URL", provider.base_url()),
+        ("AUTHENTIK_APP_SLUG", SLUG.to_owned()),
+        ("AUTHENTIK_CLIENT_ID", client_id.to_owned()),
+        ("AUTHENTIK_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        (
+            "AUTH_ROLE_MAP",
+            "app-admins=admin,app-support=support".to_owned(),
+        ),
+        ("FRONTEND_URL", FRONTEND.to_owned()),
+        ("API_URL", api.clone()),
+        ("AUTHENTIK_API_SCOPE", "true".to_owned()),
+        ("AUTH_POST_LOGOUT_REDIRECT_URL", format!("{FRONTEND}/")),
+    ];
+    if internal_url {
+        // Server-to-server calls go to another host name of the same provider, while
+        // `iss` is still checked against the public one.
+        env.push(("AUTHENTIK_INTERNAL_URL", provider.internal_url()));
+    }
+    env.extend(extra.iter().cloned());
+    let config = ServiceConfig::from_env_with(|name| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("the deployment's variables are valid");
+    let service: Box<dyn std::any::Any> = match framework {
+        Framework::Axum => Box::new(AxumService::start_on(listener, config).await),
+        Framework::Actix => Box::new(ActixService::start_on(listener, config).await),
+    };
+    Setup {
+        issuer: provider.issuer().to_owned(),
+        _provider: provider,
+        api,
+        _service: service,
+    }
+}
+
+/// `/auth/login` → provider login and consent → the service's callback URL
+/// (not yet visited).
+async fn to_callback(browser: &Browser, setup: &Setup, login: &str) -> String {
+    let start = browser
+        .get(&format!("{}/auth/login?redirect=/dashboard", setup.api))
+        .await;
+    assert_eq!(start.status, 302, "{}", start.body);
+    let authorize = start.location.clone().unwrap();
+    // The authorization endpoint comes from discovery: oidc-provider's `/auth`, not
+    // Authentik's `/application/o/authorize/`.
+    assert!(
+        authorize.starts_with(&format!("{}auth?", setup.issuer)),
+        "{authorize}"
+    );
+    for param in [
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "nonce=",
+        "state=",
+    ] {
+        assert!(authorize.contains(param), "{param} in {authorize}");
+    }
+    assert!(authorize.contains("goauthentik.io%2Fapi") || authorize.contains("goauthentik.io/api"));
+    browser
+        .sign_in_at_provider(&authorize, login, &format!("{}/auth/callback", setup.api))
+        .await
+}
+
+/// Visits the callback and returns the one-time exchange code from the redirect to
+/// the frontend.
+async fn exchange_code(browser: &Browser, setup: &Setup, callback: &str) -> String {
+    let page = browser.get(callback).await;
+    assert_eq!(page.status, 302, "callback: {}", page.body);
+    let location = page.location.unwrap();
+    let prefix = format!("{FRONTEND}/auth/callback?exchange=");
+    assert!(location.starts_with(&prefix), "{location}");
+    assert!(!location.contains("eyJ"), "no token in the URL");
+    let _ = setup;
+    location[prefix.len()..].to_owned()
+}
+
+fn attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect()
+}
+
+fn assert_cookie(page: &Page, name: &str, path: &str) {
+    let cookie = page
+        .set_cookie(name)
+        .unwrap_or_else(|| panic!("{name} is set: {:?}", page.set_cookies));
+    let attrs = attributes(cookie);
+    assert!(attrs.contains(&"httponly".to_owned()), "{cookie}");
+    assert!(attrs.contains(&"samesite=lax".to_owned()), "{cookie}");
+    assert!(attrs.contains(&format!("path={path}")), "{cookie}");
+    assert!(attrs.iter().any(|a| a.starts_with("max-age=")), "{cookie}");
+    // Plain http and no APP_ENV=production: not Secure.
+    assert!(!attrs.contains(&"secure".to_owned()), "{cookie}");
+}
+
+fn assert_cleared(page: &Page, name: &str, path: &str) {
+    let cookie = page
+        .set_cookie(name)
+        .unwrap_or_else(|| panic!("{name} is cleared: {:?}", page.set_cookies));
+    let attrs = attributes(cookie);
+    assert!(
+        attrs.contains(&"max-age=0".to_owned()),
+        "{name} cleared: {cookie}"
+    );
+    assert!(
+        attrs.contains(&format!("path={path}")),
+        "same path: {cookie}"
+    );
+    assert!(attrs.contains(&"httponly".to_owned()), "{cookie}");
+    assert!(attrs.contains(&"samesite=lax".to_owned()), "{cookie}");
+}
+
+async fn the_whole_flow(
+    framework: Framework,
+    client_id: &str,
+    extra: &[(&str, String)],
+    internal_url: bool,
+) {
+    let setup = setup(framework, client_id, extra, internal_url).await;
+    let browser = Browser::new();
+    let api = &setup.api;
+
+    // login → provider → callback → exchange
+    let callback = to_callback(&browser, &setup, "admin").await;
+    let code = exchange_code(&browser, &setup, &callback).await;
+    let exchanged = browser
+        .post_json(
+            &format!("{api}/auth/exchange"),
+            FRONTEND,
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(exchanged.status, 200, "{}", exchanged.body);
+    assert_eq!(exchanged.json()["success"], true);
+    assert_eq!(exchanged.json()["redirectTo"], "/dashboard");
+    assert!(!exchanged.body.contains("eyJ"), "no token in the body");
+    assert_cookie(&exchanged, "app_auth", "/");
+    assert_cookie(&exchanged, "app_auth_refresh", "/auth/refresh");
+    let first_access = browser.cookie("app_auth").unwrap();
+    let first_refresh = browser.cookie("app_auth_refresh").unwrap();
+
+    // The access token is the provider's JWT: GET /api/me with the cookie.
+    let me = browser.get(&format!("{api}/api/me")).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json(),
+        json!({
+            "sub": "admin", "email": "admin@example.com", "name": "Ada Admin",
+            "organizationId": "org-1", "role": "admin", "groups": ["app-admins"],
+            "scopes": ["openid", "email", "profile", "goauthentik.io/api"]
+        })
+    );
+    let admin = browser.get(&format!("{api}/api/admin")).await;
+    assert_eq!(admin.status, 200);
+    let session = browser.get(&format!("{api}/auth/session")).await;
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.json()["sub"], "admin");
+
+    // A replayed exchange code and a replayed state both fail.
+    let replayed = browser
+        .post_json(
+            &format!("{api}/auth/exchange"),
+            FRONTEND,
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert!(
+        matches!(replayed.status, 400 | 401 | 404 | 410),
+        "{}",
+        replayed.status
+    );
+    assert!(replayed.set_cookie("app_auth").is_none());
+    let again = browser.get(&callback).await;
+    assert!(
+        (400..500).contains(&again.status),
+        "replayed state: {}",
+        again.status
+    );
+
+    // refresh → new cookies (rotated refresh token) → the new cookie works
+    let refreshed = browser
+        .post_json(&format!("{api}/auth/refresh"), FRONTEND, None)
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert!(!refreshed.body.contains("eyJ"));
+    assert_cookie(&refreshed, "app_auth", "/");
+    assert_cookie(&refreshed, "app_auth_refresh", "/auth/refresh");
+    let second_access = browser.cookie("app_auth").unwrap();
+    assert_ne!(second_access, first_access, "a new access token");
+    assert_ne!(
+        browser.cookie("app_auth_refresh").unwrap(),
+        first_refresh,
+        "the refresh token was rotated"
+    );
+    let me = browser.get(&format!("{api}/api/me")).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["sub"], "admin");
+
+    // logout → cookies cleared with the same attributes, end-session URL from discovery
+    let logout = browser
+        .post_json(&format!("{api}/auth/logout"), FRONTEND, None)
+        .await;
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_cleared(&logout, "app_auth", "/");
+    assert_cleared(&logout, "app_auth_refresh", "/auth/refresh");
+    let logout_url = logout.json()["logoutUrl"].as_str().unwrap().to_owned();
+    assert!(
+        logout_url.starts_with(&format!("{}session/end?", setup.issuer)),
+        "{logout_url}"
+    );
+    assert!(logout_url.contains("id_token_hint="), "{logout_url}");
+    assert!(
+        logout_url.contains("post_logout_redirect_uri=http%3A%2F%2Ffrontend.test%2F"),
+        "{logout_url}"
+    );
+    // The provider accepts it (an invalid hint or redirect would be a 400).
+    let end = browser.get(&logout_url).await;
+    assert_eq!(end.status, 200, "{}", end.body);
+    assert!(browser.cookie("app_auth").is_none());
+    let after = browser.get(&format!("{api}/api/me")).await;
+    assert_eq!(after.status, 401);
+
+    // The old refresh token is refused: both cookies cleared, 401.
+    browser.set_cookie("app_auth", Some(&first_access));
+    browser.set_cookie("app_auth_refresh", Some(&first_refresh));
+    let stale = browser
+        .post_json(&format!("{api}/auth/refresh"), FRONTEND, None)
+        .await;
+    assert_eq!(stale.status, 401, "{}", stale.body);
+    assert_cleared(&stale, "app_auth", "/");
+    assert_cleared(&stale, "app_auth_refresh", "/auth/refresh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_flow_through_axum_with_client_secret_basic() {
+    the_whole_flow(Framework::Axum, CLIENT_BASIC, &[], false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_flow_through_actix_with_client_secret_post_and_an_internal_url() {
+    // ES256 ID tokens for this client; server-to-server calls through another host name.
+    the_whole_flow(
+        Framework::Actix,
+        CLIENT_POST,
+        &[("AUTH_CLIENT_AUTH", "client_secret_post".to_owned())],
+        true,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_state_fails_and_aborts_that_login() {
+    let setup = setup(Framework::Axum, CLIENT_BASIC, &[], false).await;
+    let browser = Browser::new();
+    let callback = to_callback(&browser, &setup, "support").await;
+    let mut url = reqwest::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                format!("{v}x")
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let tampered = browser.get(url.as_str()).await;
+    assert!(
+        (400..500).contains(&tampered.status),
+        "tampered state: {} {}",
+        tampered.status,
+        tampered.body
+    );
+    assert!(tampered.set_cookie("app_auth").is_none());
+    // The login it belonged to is abandoned: its real callback is refused too...
+    let abandoned = browser.get(&callback).await;
+    assert!(
+        (400..500).contains(&abandoned.status),
+        "{}",
+        abandoned.status
+    );
+    // ...and signing in again works.
+    let callback = to_callback(&browser, &setup, "support").await;
+    let code = exchange_code(&browser, &setup, &callback).await;
+    let exchanged = browser
+        .post_json(
+            &format!("{}/auth/exchange", setup.api),
+            FRONTEND,
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(exchanged.status, 200);
+    let me: Value = browser.get(&format!("{}/api/me", setup.api)).await.json();
+    assert_eq!(me["role"], "support");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_access_token_works_as_a_bearer_token_too() {
+    let setup = setup(Framework::Actix, CLIENT_BASIC, &[], false).await;
+    let browser = Browser::new();
+    let callback = to_callback(&browser, &setup, "user").await;
+    let code = exchange_code(&browser, &setup, &callback).await;
+    let exchanged = browser
+        .post_json(
+            &format!("{}/auth/exchange", setup.api),
+            FRONTEND,
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(exchanged.status, 200);
+    let token = browser.cookie("app_auth").unwrap();
+    let api_client = Browser::new();
+    let me = api_client
+        .get_bearer(&format!("{}/api/me", setup.api), &token)
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["role"], "user");
+    assert_eq!(me.json()["organizationId"], "user", "falls back to sub");
+    let admin = api_client
+        .get_bearer(&format!("{}/api/admin", setup.api), &token)
+        .await;
+    assert_eq!(admin.status, 403);
+}
