@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -16,6 +17,28 @@ pub const CLIENT_BASIC: &str = "authgate-e2e";
 pub const CLIENT_POST: &str = "authgate-e2e-post";
 /// Both clients' secret.
 pub const CLIENT_SECRET: &str = "authgate-e2e-secret";
+
+/// Runs `npm ci` in `dir` once per test process when the packages are missing (the
+/// lock file pins `oidc-provider`; `.ci/run` installs them up front).
+fn install_once(dir: &std::path::Path) {
+    static INSTALL: Mutex<bool> = Mutex::new(false);
+    let mut done = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *done || dir.join("node_modules/oidc-provider").is_dir() {
+        *done = true;
+        return;
+    }
+    let status = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status();
+    assert!(
+        matches!(status, Ok(s) if s.success()),
+        "oidc-provider is not installed and `npm ci` in {} failed ({status:?}): \
+         install Node.js and npm, then run it there",
+        dir.display()
+    );
+    *done = true;
+}
 
 /// A running provider; the process is killed when this is dropped.
 #[derive(Debug)]
@@ -34,11 +57,7 @@ impl OidcProvider {
     /// `npm ci` in `tests/oidc-provider`), or the provider does not start.
     pub async fn start(redirect_uris: &[String], post_logout_uris: &[String]) -> Self {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("oidc-provider");
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "oidc-provider is not installed: run `npm ci` in {} (.ci/run does)",
-            dir.display()
-        );
+        install_once(&dir);
         let mut child = Command::new("node")
             .arg("server.mjs")
             .current_dir(&dir)
