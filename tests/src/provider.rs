@@ -22,7 +22,9 @@ pub const CLIENT_SECRET: &str = "authgate-e2e-secret";
 /// lock file pins `oidc-provider`; `.ci/run` installs them up front).
 fn install_once(dir: &std::path::Path) {
     static INSTALL: Mutex<bool> = Mutex::new(false);
-    let mut done = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut done = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if *done || dir.join("node_modules/oidc-provider").is_dir() {
         *done = true;
         return;
