@@ -8,6 +8,10 @@
 //! `cargo run -p demo -- --self-test` sends those requests itself, prints each result
 //! and exits non-zero on any mismatch.
 //!
+//! `cargo run --release -p demo -- --load [REQUESTS]` is the load script: it drives the
+//! same service over loopback HTTP with a public route, one repeated token and unique
+//! tokens, side by side, and prints throughput and ratios (see `BENCHMARKS.md`).
+//!
 //! With `AUTHENTIK_URL` (and `AUTHENTIK_APP_SLUG`, `AUTHENTIK_CLIENT_ID`) set, the
 //! service is protected by that real Authentik instead; bring your own tokens then.
 
@@ -17,6 +21,8 @@ use std::time::Duration;
 use authgate::AuthLayer;
 use authgate_testkit::TestIssuer;
 use service_contract::ServiceConfig;
+
+mod load;
 
 const FRONTEND: &str = "http://localhost:5173";
 const ROLE_MAP: &str = "app-admins=admin,app-support=support";
@@ -251,23 +257,48 @@ async fn send(
     Ok(request.send().await?.status().as_u16())
 }
 
+const USAGE: &str = "usage: cargo run -p demo [-- --self-test | --load [REQUESTS]]";
+
+/// What the demo was asked to do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Serve and print curl lines until Ctrl-C.
+    Serve,
+    /// Send the curl lines' requests and check the answers.
+    SelfTest,
+    /// The load script: this many requests per scenario, side by side.
+    Load(usize),
+}
+
+fn parse_args(args: &[String]) -> Result<Mode, String> {
+    match args {
+        [] => Ok(Mode::Serve),
+        [flag] if flag == "--self-test" => Ok(Mode::SelfTest),
+        [flag] if flag == "--load" => Ok(Mode::Load(5_000)),
+        [flag, n] if flag == "--load" => match n.parse::<usize>() {
+            Ok(n) if (1..=10_000_000).contains(&n) => Ok(Mode::Load(n)),
+            _ => Err(format!(
+                "--load takes a request count from 1 to 10000000, not {n:?}"
+            )),
+        },
+        other => Err(format!("unknown argument(s) {other:?}")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let self_test = std::env::args().skip(1).any(|a| a == "--self-test");
-    let unknown: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--self-test")
-        .collect();
-    if !unknown.is_empty() {
-        eprintln!(
-            "demo: unknown argument(s) {unknown:?}; usage: cargo run -p demo [-- --self-test]"
-        );
-        return ExitCode::from(2);
-    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match parse_args(&args) {
+        Ok(mode) => mode,
+        Err(err) => {
+            eprintln!("demo: {err}; {USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     if std::env::var_os("AUTHENTIK_URL").is_some() {
-        return real_authentik(self_test).await;
+        return real_authentik(mode).await;
     }
-    match embedded(self_test).await {
+    match embedded(mode).await {
         Ok(code) => code,
         Err(err) => {
             eprintln!("demo: {err}");
@@ -276,9 +307,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn embedded(self_test: bool) -> Result<ExitCode, Box<dyn std::error::Error>> {
+async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let issuer = TestIssuer::start().await?;
-    let port = if self_test {
+    let port = if mode != Mode::Serve {
         String::from("0")
     } else {
         std::env::var("PORT").unwrap_or_else(|_| String::from("3000"))
@@ -310,6 +341,10 @@ async fn embedded(self_test: bool) -> Result<ExitCode, Box<dyn std::error::Error
         let _ = axum::serve(listener, app).await;
     });
 
+    if let Mode::Load(requests) = mode {
+        load::run(&issuer, &base, requests).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let tokens = Tokens::mint(&issuer);
     let cases = cases();
     println!("authgate demo");
@@ -317,7 +352,7 @@ async fn embedded(self_test: bool) -> Result<ExitCode, Box<dyn std::error::Error
     println!("  service {base} (examples/axum-service, protected by authgate)");
     println!("  roles   {ROLE_MAP}; trusted frontend {FRONTEND}");
     println!();
-    if self_test {
+    if mode == Mode::SelfTest {
         let client = reqwest::Client::new();
         let mut failures = 0;
         for case in &cases {
@@ -364,10 +399,10 @@ async fn embedded(self_test: bool) -> Result<ExitCode, Box<dyn std::error::Error
     Ok(ExitCode::SUCCESS)
 }
 
-async fn real_authentik(self_test: bool) -> ExitCode {
-    if self_test {
+async fn real_authentik(mode: Mode) -> ExitCode {
+    if mode != Mode::Serve {
         eprintln!(
-            "demo: --self-test mints its own tokens and needs the embedded issuer; unset AUTHENTIK_URL"
+            "demo: --self-test and --load mint their own tokens and need the embedded issuer; unset AUTHENTIK_URL"
         );
         return ExitCode::from(2);
     }
