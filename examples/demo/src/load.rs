@@ -91,6 +91,14 @@ pub(crate) async fn run(
     let repeated = vec![issuer.token().sub("load-repeated").exp_in(hour).sign()];
     println!("load: {requests} requests per scenario, {CONCURRENCY} concurrent, over loopback");
     let me = format!("{base}/api/me");
+    // Warm up connections and allocators so the first scenario is not penalised.
+    scenario(
+        "warm-up",
+        format!("{base}/healthz"),
+        Arc::new(Vec::new()),
+        requests.min(5_000),
+    )
+    .await?;
     let outcomes = [
         scenario(
             "public /healthz",
