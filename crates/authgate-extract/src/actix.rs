@@ -82,13 +82,13 @@ use std::task::{Context, Poll};
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError,
 };
 use authgate::guard::{AuthUser, Requirement};
 use authgate::request::HeaderSource;
-use authgate::{AuthConfig, AuthError, Authenticator, Rejection, User};
+use authgate::{AuthConfig, AuthMode, Authenticator, Rejection, User};
 use pin_project_lite::pin_project;
 
 pub use crate::layer::{
@@ -105,16 +105,10 @@ fn response(rejection: &Rejection) -> HttpResponse {
     let status =
         StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::CONTENT_TYPE, "application/json"));
-    if let Some(value) = rejection
-        .www_authenticate
-        .as_deref()
-        .and_then(|v| HeaderValue::from_str(v).ok())
-    {
-        builder.insert_header((header::WWW_AUTHENTICATE, value));
-    }
-    if let Some(secs) = rejection.retry_after {
-        builder.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+    for (name, value) in rejection.headers() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            builder.insert_header((name, value));
+        }
     }
     builder.body(rejection.body_json())
 }
@@ -210,20 +204,13 @@ where
     }
 }
 
-/// Whether a request without a token may pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Required,
-    Optional,
-}
-
 /// The actix-web middleware that authenticates every request: actix-web's
 /// [`authgate::AuthLayer`]. See the [module docs](self).
 ///
 /// `.wrap(AuthMiddleware::new(config))` on an `App`, a scope or a resource.
 pub struct AuthMiddleware<U = User> {
     auth: Authenticator<U>,
-    mode: Mode,
+    mode: AuthMode,
 }
 
 impl AuthMiddleware<User> {
@@ -241,7 +228,7 @@ impl<U> AuthMiddleware<U> {
     pub fn from_authenticator(auth: Authenticator<U>) -> Self {
         Self {
             auth,
-            mode: Mode::Required,
+            mode: AuthMode::Required,
         }
     }
 
@@ -249,14 +236,14 @@ impl<U> AuthMiddleware<U> {
     /// still refused.
     #[must_use]
     pub fn optional(mut self) -> Self {
-        self.mode = Mode::Optional;
+        self.mode = AuthMode::Optional;
         self
     }
 
     /// Requests without a token are refused with 401 (the default).
     #[must_use]
     pub fn required(mut self) -> Self {
-        self.mode = Mode::Required;
+        self.mode = AuthMode::Required;
         self
     }
 
@@ -343,7 +330,7 @@ where
                 auth.authenticate(request.method().as_str(), &headers).await
             };
             let context = auth.context();
-            let error = match result {
+            let error = match mode.admit(result) {
                 Ok(Some(authenticated)) => {
                     let mut extensions = request.extensions_mut();
                     extensions.insert(authenticated.user);
@@ -351,11 +338,10 @@ where
                     extensions.insert(context);
                     None
                 }
-                Ok(None) if mode == Mode::Optional => {
+                Ok(None) => {
                     request.extensions_mut().insert(context);
                     None
                 }
-                Ok(None) => Some(AuthError::MissingToken),
                 Err(error) => Some(error),
             };
             match error {

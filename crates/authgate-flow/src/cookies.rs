@@ -128,23 +128,7 @@ pub(crate) fn is_cookie_safe(value: &str) -> bool {
 
 /// The first non-empty value of cookie `name` in the request's `Cookie` headers.
 pub(crate) fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .find_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            if key.trim() != name {
-                return None;
-            }
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            (!value.is_empty()).then_some(value)
-        })
+    authgate::request::cookie_value(headers, name).and_then(|v| std::str::from_utf8(v).ok())
 }
 
 #[cfg(test)]

@@ -205,8 +205,6 @@ struct Inner<U> {
     client: TokenClient,
     cookies: Cookies,
     trusted_origins: Vec<String>,
-    /// One discovery at a time when the metadata is missing.
-    discovery: tokio::sync::Mutex<()>,
 }
 
 /// Builds a [`Flow`]; made by [`Flow::builder`].
@@ -707,18 +705,12 @@ where
 
     /// The discovery document, discovering now (once for all callers) if needed.
     async fn metadata(&self) -> Result<Arc<ProviderMetadata>, FlowError> {
-        let auth = &self.inner.auth;
-        if let Some(meta) = auth.provider_metadata() {
-            return Ok(meta);
-        }
-        let _guard = self.inner.discovery.lock().await;
-        if let Some(meta) = auth.provider_metadata() {
-            return Ok(meta);
-        }
-        auth.refresh_keys()
-            .await
-            .map_err(|e| FlowError::ProviderUnavailable(Some(e)))?;
-        auth.provider_metadata().ok_or(FlowError::DiscoveryDisabled)
+        // Single flight and rate-limited in the core: a flood of logins never becomes a
+        // flood of discovery requests.
+        self.inner.auth.discover().await.map_err(|e| match *e {
+            authgate::FetchError::NoDiscovery => FlowError::DiscoveryDisabled,
+            _ => FlowError::ProviderUnavailable(Some(e)),
+        })
     }
 
     /// The token endpoint from discovery, on the internal URL when one is set.
@@ -845,7 +837,10 @@ where
         }
         let ids = self
             .auth
-            .with_shared_keys(|claims: &Claims| Ok(claims.clone()));
+            .with_shared_keys(
+                self.config.client_id(),
+                |claims: &Claims| Ok(claims.clone()),
+            );
         Ok(Flow {
             inner: Arc::new(Inner {
                 ids,
@@ -854,7 +849,6 @@ where
                 client,
                 cookies,
                 trusted_origins,
-                discovery: tokio::sync::Mutex::new(()),
                 config: self.config,
             }),
         })

@@ -117,6 +117,37 @@ pub struct Authenticated<U> {
     pub source: TokenSource,
 }
 
+/// Whether a request without any token may pass (with no user).
+///
+/// Every adapter (the tower layer, the actix-web middleware) applies it through
+/// [`admit`](Self::admit), so the rule is written once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// No token: 401 (the default).
+    #[default]
+    Required,
+    /// No token: passes with no user. A bad token is still refused.
+    Optional,
+}
+
+impl AuthMode {
+    /// Applies the mode to the outcome of [`Authenticator::authenticate`]: in required
+    /// mode a request without a token becomes [`AuthError::MissingToken`].
+    ///
+    /// # Errors
+    ///
+    /// The request is refused.
+    pub fn admit<U>(
+        self,
+        outcome: Result<Option<Authenticated<U>>, AuthError>,
+    ) -> Result<Option<Authenticated<U>>, AuthError> {
+        match outcome {
+            Ok(None) if self == Self::Required => Err(AuthError::MissingToken),
+            other => other,
+        }
+    }
+}
+
 /// What a request yields when checked without waiting.
 pub(crate) enum Step<U> {
     /// Finished: a user, no token at all (`None`), or a refusal.
@@ -143,7 +174,8 @@ struct JoseHeader {
 
 enum Failure {
     Auth(AuthError),
-    UnknownKid,
+    /// No key for the token in the key set of this generation.
+    UnknownKid(u64),
 }
 
 impl From<AuthError> for Failure {
@@ -202,30 +234,37 @@ impl<U> Authenticator<U> {
         &self.inner.config
     }
 
-    /// Another authenticator over the same configuration and the same key store,
-    /// mapping verified claims with `mapper` instead.
+    /// Another authenticator over the same issuer and the same key store, for tokens
+    /// issued to `audience`, mapping verified claims with `mapper`.
     ///
     /// No second discovery or JWKS fetch happens: both read (and refresh) one key set.
     /// The new authenticator has its own verified-token cache. The login flow uses
-    /// this to verify ID tokens (signature, `iss`, `aud`, `exp`) and read their raw
-    /// [`Claims`] (`nonce`, `azp`) with the very verifier that checks access tokens:
+    /// this to verify ID tokens (signature, `iss`, `aud` = the client id, `exp`) and read
+    /// their raw [`Claims`] (`nonce`, `azp`) with the very verifier that checks access
+    /// tokens, whatever audience the access tokens are issued for:
     ///
     /// ```
     /// use authgate::{AuthConfig, Authenticator, Claims};
     ///
-    /// let config = AuthConfig::oidc("https://idp.example.com/").audience("app").build()?;
+    /// let config = AuthConfig::oidc("https://idp.example.com/").audience("api").build()?;
     /// let auth = Authenticator::new(config);
-    /// let claims: Authenticator<Claims> = auth.with_shared_keys(|c: &Claims| Ok(c.clone()));
-    /// assert_eq!(claims.config().issuer(), auth.config().issuer());
+    /// let ids: Authenticator<Claims> =
+    ///     auth.with_shared_keys("web-client", |c: &Claims| Ok(c.clone()));
+    /// assert_eq!(ids.config().issuer(), auth.config().issuer());
+    /// assert_eq!(ids.config().audiences(), ["web-client"]);
     /// # Ok::<(), authgate::ConfigError>(())
     /// ```
     #[must_use]
-    pub fn with_shared_keys<V, M>(&self, mapper: M) -> Authenticator<V>
+    pub fn with_shared_keys<V, M>(&self, audience: impl Into<String>, mapper: M) -> Authenticator<V>
     where
         V: Clone + Send + Sync + 'static,
         M: ClaimsMapper<V>,
     {
-        let config = self.inner.config.clone();
+        let mut inner = (*self.inner.config.inner).clone();
+        inner.audiences = vec![audience.into()];
+        let config = AuthConfig {
+            inner: Arc::new(inner),
+        };
         Authenticator {
             inner: Arc::new(Inner {
                 realm: self.inner.realm.clone(),
@@ -270,6 +309,21 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         self.inner.keys.metadata()
     }
 
+    /// The provider's discovery document, discovering it now if it is not known yet:
+    /// once for all concurrent callers and within the unknown-`kid` refetch rate limit,
+    /// so requests (to a login endpoint, say) cannot make the provider be asked more
+    /// often than that.
+    ///
+    /// # Errors
+    ///
+    /// Discovery failed, the rate limit is reached (the last fetch error, or
+    /// [`FetchError::RateLimited`]), or the configuration has no discovery document
+    /// ([`FetchError::NoDiscovery`]).
+    pub async fn discover(&self) -> Result<Arc<ProviderMetadata>, Arc<FetchError>> {
+        self.inner.keys.ensure_started();
+        self.inner.keys.discover().await
+    }
+
     /// The last key fetch error, if the last fetch failed.
     #[must_use]
     pub fn last_fetch_error(&self) -> Option<Arc<FetchError>> {
@@ -298,8 +352,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         match self.verify_step(token) {
             Ok(user) => Ok(user),
             Err(Failure::Auth(err)) => Err(err),
-            Err(Failure::UnknownKid) => {
-                let generation = self.inner.keys.current().map_or(0, |k| k.generation);
+            Err(Failure::UnknownKid(generation)) => {
                 self.verify_after_refetch(token, generation).await
             }
         }
@@ -353,10 +406,10 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
                 source: found.source(),
             }))),
             Err(Failure::Auth(err)) => Step::Done(Err(log_rejection(err))),
-            Err(Failure::UnknownKid) => Step::NeedKeys(PendingToken {
+            Err(Failure::UnknownKid(generation)) => Step::NeedKeys(PendingToken {
                 token: found.token().to_owned(),
                 source: found.source(),
-                generation: self.inner.keys.current().map_or(0, |k| k.generation),
+                generation,
             }),
         }
     }
@@ -399,7 +452,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         match self.verify_with(token, &keys, hash.as_ref()) {
             Ok(user) => Ok(user),
             Err(Failure::Auth(err)) => Err(err),
-            Err(Failure::UnknownKid) => Err(AuthError::UnknownKey),
+            Err(Failure::UnknownKid(_)) => Err(AuthError::UnknownKey),
         }
     }
 
@@ -462,7 +515,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         let key = match keys.find(header.kid.as_deref(), alg) {
             KeyLookup::Found(key) => key,
             KeyLookup::Ambiguous => return Err(AuthError::AmbiguousKey.into()),
-            KeyLookup::Unknown => return Err(Failure::UnknownKid),
+            KeyLookup::Unknown => return Err(Failure::UnknownKid(keys.generation)),
         };
         let message = &token[..header_b64.len() + 1 + payload_b64.len()];
         match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg) {

@@ -145,7 +145,7 @@ pub struct AuthConfig {
     pub(crate) inner: Arc<ConfigInner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConfigInner {
     pub(crate) issuer: String,
     pub(crate) audiences: Vec<String>,

@@ -223,6 +223,21 @@ impl Rejection {
         }
     }
 
+    /// The response headers, as `(lowercase name, value)` pairs: `content-type`, and
+    /// `www-authenticate` and `retry-after` where they apply. Every framework adapter
+    /// copies exactly these, so their answers cannot drift apart.
+    #[must_use]
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("content-type", String::from("application/json"))];
+        if let Some(value) = &self.www_authenticate {
+            headers.push(("www-authenticate", value.clone()));
+        }
+        if let Some(secs) = self.retry_after {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        headers
+    }
+
     /// The JSON body as a string.
     #[must_use]
     pub fn body_json(&self) -> String {
@@ -334,6 +349,12 @@ pub enum FetchError {
         /// The URL requested.
         url: String,
     },
+    /// A fetch was skipped: the refetch rate limit is reached.
+    #[error("the provider was asked too often; try again later")]
+    RateLimited,
+    /// The configuration has no discovery document (a JWKS URL or static keys).
+    #[error("no discovery document: the configuration names a JWKS URL or static keys")]
+    NoDiscovery,
     /// The HTTP client could not be built (TLS set-up failed).
     #[error("the HTTP client could not be built")]
     Client {

@@ -352,6 +352,8 @@ pub(crate) struct KeyStore {
     retry_after_secs: AtomicU64,
     /// The `max-age` of the last successful fetch, in seconds (`u64::MAX`: none).
     last_max_age: AtomicU64,
+    /// The last JWKS fetch failed: run discovery again on the next fetch.
+    rediscover: AtomicBool,
     started: AtomicBool,
 }
 
@@ -380,6 +382,7 @@ impl KeyStore {
             last_error: ArcSwapOption::empty(),
             retry_after_secs: AtomicU64::new(retry),
             last_max_age: AtomicU64::new(u64::MAX),
+            rediscover: AtomicBool::new(false),
             started: AtomicBool::new(false),
             config,
         });
@@ -455,6 +458,40 @@ impl KeyStore {
         }
     }
 
+    /// The discovery document; when it is not known yet, discovery (and the key set)
+    /// is fetched once for all concurrent callers, within the unknown-`kid` rate limit,
+    /// so requests can never make the provider be asked more often than that.
+    pub(crate) async fn discover(&self) -> Result<Arc<ProviderMetadata>, Arc<FetchError>> {
+        if let Some(meta) = self.metadata() {
+            return Ok(meta);
+        }
+        if !matches!(self.config.source, KeySource::Discovery(_)) {
+            return Err(Arc::new(FetchError::NoDiscovery));
+        }
+        let _guard = self.refresh.lock().await;
+        if let Some(meta) = self.metadata() {
+            return Ok(meta);
+        }
+        let allowed = self
+            .limiter
+            .lock()
+            .map(|mut l| l.try_acquire(Instant::now()))
+            .unwrap_or(false);
+        if !allowed {
+            return Err(self
+                .last_error()
+                .unwrap_or_else(|| Arc::new(FetchError::RateLimited)));
+        }
+        // Discovery is stored even when the key set then fails to load.
+        let fetched = self.fetch_locked().await;
+        match self.metadata() {
+            Some(meta) => Ok(meta),
+            None => Err(fetched
+                .err()
+                .unwrap_or_else(|| Arc::new(FetchError::NoDiscovery))),
+        }
+    }
+
     /// Fetches and stores a new key set now (taking the refresh lock).
     pub(crate) async fn refresh_now(&self) -> Result<Option<Duration>, Arc<FetchError>> {
         let _guard = self.refresh.lock().await;
@@ -506,7 +543,10 @@ impl KeyStore {
                 });
             }
             KeySource::Jwks(url) => url.clone(),
-            KeySource::Discovery(url) => match self.metadata() {
+            KeySource::Discovery(url) => match self
+                .metadata()
+                .filter(|_| !self.rediscover.load(Ordering::Acquire))
+            {
                 Some(meta) => self.jwks_url_of(&meta)?,
                 None => {
                     let (meta, _) = self
@@ -529,10 +569,14 @@ impl KeyStore {
         };
         let result = self.get_json::<RawSet>(&jwks_url, "JWK set").await;
         let (raw, max_age) = match result {
-            Ok(ok) => ok,
+            Ok(ok) => {
+                self.rediscover.store(false, Ordering::Release);
+                ok
+            }
             Err(err) => {
-                // The provider may have moved its keys: rediscover next time.
-                self.metadata.store(None);
+                // The provider may have moved its keys: rediscover on the next fetch,
+                // keeping the known document for the login flow meanwhile.
+                self.rediscover.store(true, Ordering::Release);
                 return Err(err);
             }
         };

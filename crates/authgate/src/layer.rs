@@ -44,16 +44,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::User;
-use crate::authenticator::{Authenticated, Authenticator, Step};
+use crate::authenticator::{AuthMode, Authenticated, Authenticator, Step};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, Rejection};
-
-/// Whether a request without a token may pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Required,
-    Optional,
-}
 
 /// Builds the response for a refused request.
 ///
@@ -91,19 +84,10 @@ pub fn rejection_response<B: From<String>>(rejection: &Rejection) -> Response<B>
     *response.status_mut() = http::StatusCode::from_u16(rejection.status)
         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    if let Some(value) = rejection
-        .www_authenticate
-        .as_deref()
-        .and_then(|v| header::HeaderValue::from_str(v).ok())
-    {
-        headers.insert(header::WWW_AUTHENTICATE, value);
-    }
-    if let Some(secs) = rejection.retry_after {
-        headers.insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    for (name, value) in rejection.headers() {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            headers.insert(header::HeaderName::from_static(name), value);
+        }
     }
     response
 }
@@ -111,7 +95,7 @@ pub fn rejection_response<B: From<String>>(rejection: &Rejection) -> Response<B>
 /// The tower layer that authenticates every request. See the [module docs](self).
 pub struct AuthLayer<U = User, R = DefaultRejection> {
     auth: Authenticator<U>,
-    mode: Mode,
+    mode: AuthMode,
     on_rejection: R,
 }
 
@@ -150,7 +134,7 @@ impl<U> AuthLayer<U> {
     pub fn from_authenticator(auth: Authenticator<U>) -> Self {
         Self {
             auth,
-            mode: Mode::Required,
+            mode: AuthMode::Required,
             on_rejection: DefaultRejection,
         }
     }
@@ -161,14 +145,14 @@ impl<U, R> AuthLayer<U, R> {
     /// still refused.
     #[must_use]
     pub fn optional(mut self) -> Self {
-        self.mode = Mode::Optional;
+        self.mode = AuthMode::Optional;
         self
     }
 
     /// Requests without a token are refused with 401 (the default).
     #[must_use]
     pub fn required(mut self) -> Self {
-        self.mode = Mode::Required;
+        self.mode = AuthMode::Required;
         self
     }
 
@@ -246,20 +230,21 @@ where
         let auth = &self.layer.auth;
         let step = auth.authenticate_step(request.method().as_str(), request.headers());
         let state = match step {
-            Step::Done(Ok(Some(authenticated))) => {
-                insert(&mut request, auth, authenticated);
-                State::Inner {
-                    future: self.inner.call(request),
+            Step::Done(outcome) => match self.layer.mode.admit(outcome) {
+                Ok(Some(authenticated)) => {
+                    insert(&mut request, auth, authenticated);
+                    State::Inner {
+                        future: self.inner.call(request),
+                    }
                 }
-            }
-            Step::Done(Ok(None)) if self.layer.mode == Mode::Optional => {
-                request.extensions_mut().insert(auth.context());
-                State::Inner {
-                    future: self.inner.call(request),
+                Ok(None) => {
+                    request.extensions_mut().insert(auth.context());
+                    State::Inner {
+                        future: self.inner.call(request),
+                    }
                 }
-            }
-            Step::Done(Ok(None)) => self.reject(AuthError::MissingToken),
-            Step::Done(Err(error)) => self.reject(error),
+                Err(error) => self.reject(error),
+            },
             Step::NeedKeys(pending) => {
                 // The key set must be refetched first. Take the service that was polled
                 // ready into the future, leaving a clone here.

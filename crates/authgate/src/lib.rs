@@ -22,7 +22,7 @@ pub mod keys;
 pub mod layer;
 pub mod request;
 
-pub use authenticator::{AccessToken, AuthContext, Authenticated, Authenticator};
+pub use authenticator::{AccessToken, AuthContext, AuthMode, Authenticated, Authenticator};
 pub use claims::{Claims, ClaimsMapper, DefaultMapper, User};
 pub use config::{AuthConfig, AuthConfigBuilder, RoleMap};
 pub use error::{AuthError, ConfigError, ErrorBody, FetchError, MapError, Rejection};

@@ -159,8 +159,16 @@ fn trim(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
-/// The first non-empty value of cookie `name` in the `Cookie` headers.
-fn cookie_value<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &str) -> Option<&'a [u8]> {
+/// The first non-empty value of cookie `name` in the `Cookie` headers (surrounding
+/// double quotes removed). Every cookie authgate reads goes through this one parser.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// headers.append("cookie", "a=1; app_auth=\"t.o.k\"".parse().unwrap());
+/// assert_eq!(authgate::request::cookie_value(&headers, "app_auth"), Some(&b"t.o.k"[..]));
+/// assert_eq!(authgate::request::cookie_value(&headers, "b"), None);
+/// ```
+pub fn cookie_value<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &str) -> Option<&'a [u8]> {
     headers.values("cookie").find_map(|header| {
         header.split(|b| *b == b';').find_map(|pair| {
             let pair = trim(pair);

@@ -883,3 +883,63 @@ async fn an_oversized_key_set_is_refused_and_the_last_good_one_kept() {
         "kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_on_demand_is_single_flight_and_rate_limited() {
+    let issuer = TestIssuer::start().await.unwrap();
+    issuer.set_outage(true);
+    let auth = Authenticator::new(
+        config(&issuer)
+            .startup_backoff(Duration::from_secs(3600), Duration::from_secs(3600))
+            .build()
+            .unwrap(),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let auth = auth.clone();
+        tasks.push(tokio::spawn(async move { auth.discover().await }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap().is_err(), "the provider is down");
+    }
+    // One background attempt at start-up, then at most the 5-per-minute limit.
+    let asked = issuer.discovery_requests();
+    assert!(
+        (1..=6).contains(&asked),
+        "{asked} discovery requests for 50 callers"
+    );
+
+    // With the provider up, the document is fetched once and then kept.
+    let fresh = TestIssuer::start().await.unwrap();
+    let auth = Authenticator::new(config(&fresh).build().unwrap());
+    let meta = auth.discover().await.unwrap();
+    assert_eq!(meta.issuer, fresh.issuer());
+    let asked = fresh.discovery_requests();
+    for _ in 0..10 {
+        auth.discover().await.unwrap();
+    }
+    assert_eq!(fresh.discovery_requests(), asked, "served from memory");
+}
+
+#[tokio::test]
+async fn shared_keys_verify_another_audience_without_another_fetch() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let auth = Authenticator::new(config(&issuer).build().unwrap());
+    auth.refresh_keys().await.unwrap();
+    let fetches = issuer.jwks_requests();
+    let ids: Authenticator<Claims> =
+        auth.with_shared_keys("web-client", |claims: &Claims| Ok(claims.clone()));
+    let id_token = issuer.token().aud("web-client").claim("nonce", "n").sign();
+    let claims = ids.verify(&id_token).await.unwrap();
+    assert_eq!(claims.str("nonce"), Some("n"));
+    // The API authenticator does not take it: another audience.
+    assert!(matches!(
+        auth.verify(&id_token).await,
+        Err(AuthError::InvalidAudience)
+    ));
+    assert!(matches!(
+        ids.verify(&issuer.token().sign()).await,
+        Err(AuthError::InvalidAudience)
+    ));
+    assert_eq!(issuer.jwks_requests(), fetches, "one key store");
+}

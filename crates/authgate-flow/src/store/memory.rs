@@ -13,7 +13,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The default number of entries a [`MemoryStore`] holds.
-pub const DEFAULT_CAPACITY: usize = 10_000;
+pub const DEFAULT_CAPACITY: usize = 100_000;
 
 /// The default store: a bounded map in this process.
 ///
