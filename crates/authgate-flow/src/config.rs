@@ -69,6 +69,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use authgate::ConfigError;
+use authgate::config::parse_http_url;
 use url::Url;
 
 /// The scopes requested by default.
@@ -107,28 +109,11 @@ impl ClientAuth {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlowConfigError {
-    /// A required setting (or environment variable) is missing.
-    #[error("{name} is not set: {expected}")]
-    Missing {
-        /// The setting or variable name.
-        name: &'static str,
-        /// What was expected.
-        expected: &'static str,
-    },
-    /// A setting (or environment variable) has a value that cannot be used.
-    #[error("{name} is invalid: expected {expected}")]
-    Invalid {
-        /// The setting or variable name.
-        name: &'static str,
-        /// What was expected.
-        expected: &'static str,
-        /// The underlying parse error, if any.
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-    /// The core configuration (`AUTHENTIK_URL`, `AUTH_COOKIE_NAME`, …) is wrong.
+    /// A setting or environment variable, the core's (`AUTHENTIK_URL`,
+    /// `AUTH_COOKIE_NAME`, …) or the flow's own (`FRONTEND_URL`, `API_URL`, …), is
+    /// missing or malformed.
     #[error(transparent)]
-    Core(#[from] authgate::ConfigError),
+    Config(#[from] ConfigError),
     /// The HTTP client for the token endpoint could not be built.
     #[error("the HTTP client could not be built")]
     HttpClient(#[source] reqwest::Error),
@@ -136,11 +121,7 @@ pub enum FlowConfigError {
 
 impl FlowConfigError {
     fn invalid(name: &'static str, expected: &'static str) -> Self {
-        Self::Invalid {
-            name,
-            expected,
-            source: None,
-        }
+        ConfigError::invalid(name, expected).into()
     }
 
     fn invalid_because(
@@ -148,11 +129,7 @@ impl FlowConfigError {
         expected: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        Self::Invalid {
-            name,
-            expected,
-            source: Some(Box::new(source)),
-        }
+        ConfigError::invalid_because(name, expected, source).into()
     }
 }
 
@@ -276,7 +253,7 @@ impl FlowConfig {
     {
         let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str, expected: &'static str| {
-            var(name).ok_or(FlowConfigError::Missing { name, expected })
+            var(name).ok_or(FlowConfigError::from(ConfigError::missing(name, expected)))
         };
         let client_id = required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?;
         let frontend = required("FRONTEND_URL", "the frontend's base URL")?;
@@ -596,18 +573,18 @@ impl FlowConfigBuilder {
     /// A [`FlowConfigError`] naming the setting that is missing or malformed.
     pub fn build(self) -> Result<FlowConfig, FlowConfigError> {
         if self.client_id.trim().is_empty() {
-            return Err(FlowConfigError::Missing {
-                name: "AUTHENTIK_CLIENT_ID",
-                expected: "the OAuth client id",
-            });
+            return Err(FlowConfigError::from(ConfigError::missing(
+                "AUTHENTIK_CLIENT_ID",
+                "the OAuth client id",
+            )));
         }
         if self.client_auth != ClientAuth::None
             && self.client_secret.as_deref().is_none_or(str::is_empty)
         {
-            return Err(FlowConfigError::Missing {
-                name: "AUTHENTIK_CLIENT_SECRET",
-                expected: "the OAuth client secret (or ClientAuth::None for a public client)",
-            });
+            return Err(FlowConfigError::from(ConfigError::missing(
+                "AUTHENTIK_CLIENT_SECRET",
+                "the OAuth client secret (or ClientAuth::None for a public client)",
+            )));
         }
         let frontend = base_url("FRONTEND_URL", &self.frontend_url)?;
         let api = base_url("API_URL", &self.api_url)?;
@@ -709,15 +686,6 @@ impl FlowConfigBuilder {
             }),
         })
     }
-}
-
-fn parse_http_url(name: &'static str, url: &str) -> Result<Url, FlowConfigError> {
-    let parsed = Url::parse(url.trim())
-        .map_err(|e| FlowConfigError::invalid_because(name, "an absolute http(s) URL", e))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(FlowConfigError::invalid(name, "an absolute http(s) URL"));
-    }
-    Ok(parsed)
 }
 
 /// An http(s) base URL without query or fragment, written without a trailing slash.
@@ -870,7 +838,9 @@ mod tests {
                 .filter(|(k, _)| *k != missing)
                 .collect();
             match FlowConfig::from_env_with(env(&vars)) {
-                Err(FlowConfigError::Missing { name, .. }) => assert_eq!(name, missing),
+                Err(FlowConfigError::Config(ConfigError::Missing { name, .. })) => {
+                    assert_eq!(name, missing)
+                }
                 other => panic!("{missing}: unexpected {other:?}"),
             }
         }
@@ -896,7 +866,9 @@ mod tests {
         ];
         for (name, value) in cases {
             match FlowConfig::from_env_with(env(&with(&[(name, value)]))) {
-                Err(FlowConfigError::Invalid { name: n, .. }) => assert_eq!(n, name, "{value}"),
+                Err(FlowConfigError::Config(ConfigError::Invalid { name: n, .. })) => {
+                    assert_eq!(n, name, "{value}")
+                }
                 other => panic!("{name}={value}: unexpected {other:?}"),
             }
         }
@@ -938,10 +910,10 @@ mod tests {
             .unwrap_err();
         assert!(matches!(
             err,
-            FlowConfigError::Invalid {
+            FlowConfigError::Config(ConfigError::Invalid {
                 name: "exchange_ttl",
                 ..
-            }
+            })
         ));
     }
 }

@@ -242,7 +242,7 @@ impl Flow<User> {
     /// # Errors
     ///
     /// A [`FlowConfigError`] naming the variable that is missing or malformed
-    /// ([`FlowConfigError::Core`] for the core's variables).
+    /// (for the core's variables too).
     pub fn from_env_with<F>(get: F) -> Result<Self, FlowConfigError>
     where
         F: Fn(&str) -> Option<String>,
@@ -813,7 +813,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`FlowConfigError::Invalid`] naming `AUTH_COOKIE_NAME` when the access cookie
+    /// [`FlowConfigError::Config`] naming `AUTH_COOKIE_NAME` when the access cookie
     /// has a `__Host-`/`__Secure-` prefix but cookies are not `Secure`;
     /// [`FlowConfigError::HttpClient`] when the HTTP client cannot be built.
     pub fn build(self) -> Result<Flow<U>, FlowConfigError> {
@@ -821,11 +821,11 @@ where
         let access_name = self.auth.config().cookie_name();
         let prefixed = access_name.starts_with("__Host-") || access_name.starts_with("__Secure-");
         if prefixed && !c.secure {
-            return Err(FlowConfigError::Invalid {
-                name: "AUTH_COOKIE_NAME",
-                expected: "no __Host- or __Secure- prefix unless cookies are Secure (APP_ENV=production or an https API_URL)",
-                source: None,
-            });
+            return Err(authgate::ConfigError::invalid(
+                "AUTH_COOKIE_NAME",
+                "no __Host- or __Secure- prefix unless cookies are Secure (APP_ENV=production or an https API_URL)",
+            )
+            .into());
         }
         let cookies = Cookies::new(access_name, &c.prefix, c.secure);
         let client = TokenClient::new(self.config.clone()).map_err(FlowConfigError::HttpClient)?;
@@ -1067,7 +1067,9 @@ mod tests {
         vars.retain(|(k, _)| *k != "API_URL");
         vars.push(("API_URL", "http://localhost:3000"));
         match Flow::from_env_with(env(&vars)) {
-            Err(FlowConfigError::Invalid { name, .. }) => assert_eq!(name, "AUTH_COOKIE_NAME"),
+            Err(FlowConfigError::Config(authgate::ConfigError::Invalid { name, .. })) => {
+                assert_eq!(name, "AUTH_COOKIE_NAME");
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

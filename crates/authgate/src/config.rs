@@ -601,7 +601,7 @@ impl AuthConfigBuilder {
     pub fn build(self) -> Result<AuthConfig, ConfigError> {
         let (issuer, public_base, default_discovery) = match &self.provider {
             Provider::Authentik { base_url, slug } => {
-                let base = parse_url("AUTHENTIK_URL", base_url)?;
+                let base = parse_http_url("AUTHENTIK_URL", base_url)?;
                 let slug = slug.trim().trim_matches('/');
                 if slug.is_empty() || slug.contains(['/', '?', '#']) {
                     return Err(ConfigError::invalid(
@@ -617,7 +617,7 @@ impl AuthConfigBuilder {
                 (issuer, base, discovery)
             }
             Provider::Generic { issuer } => {
-                let url = parse_url("issuer", issuer)?;
+                let url = parse_http_url("issuer", issuer)?;
                 let discovery = format!(
                     "{}/.well-known/openid-configuration",
                     issuer.trim_end_matches('/')
@@ -626,11 +626,14 @@ impl AuthConfigBuilder {
             }
         };
         let internal = match &self.internal_url {
-            Some(url) => Some((public_base, parse_url("AUTHENTIK_INTERNAL_URL", url)?)),
+            Some(url) => Some((public_base, parse_http_url("AUTHENTIK_INTERNAL_URL", url)?)),
             None => None,
         };
         let server = |name: &'static str, url: &str| -> Result<Url, ConfigError> {
-            Ok(rewrite_origin(parse_url(name, url)?, internal.as_ref()))
+            Ok(rewrite_origin(
+                parse_http_url(name, url)?,
+                internal.as_ref(),
+            ))
         };
         let source = match self.source {
             None => KeySource::Discovery(server("discovery_url", &default_discovery)?),
@@ -703,7 +706,7 @@ impl AuthConfigBuilder {
         }
         let mut trusted_origins = Vec::with_capacity(self.trusted_origins.len());
         for (name, url) in &self.trusted_origins {
-            let parsed = parse_url(name, url)?;
+            let parsed = parse_http_url(name, url)?;
             let origin = parsed.origin();
             if !origin.is_tuple() {
                 return Err(ConfigError::invalid(name, "an http(s) URL with a host"));
@@ -734,7 +737,18 @@ impl AuthConfigBuilder {
     }
 }
 
-fn parse_url(name: &'static str, url: &str) -> Result<Url, ConfigError> {
+/// Parses the setting `name` as an absolute `http(s)` URL with a host.
+///
+/// ```
+/// assert!(authgate::config::parse_http_url("API_URL", "https://api.example.com").is_ok());
+/// let err = authgate::config::parse_http_url("API_URL", "api.example.com").unwrap_err();
+/// assert!(err.to_string().contains("API_URL"));
+/// ```
+///
+/// # Errors
+///
+/// [`ConfigError::Invalid`] naming `name`.
+pub fn parse_http_url(name: &'static str, url: &str) -> Result<Url, ConfigError> {
     let parsed = Url::parse(url.trim())
         .map_err(|e| ConfigError::invalid_because(name, "an absolute http(s) URL", e))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {

@@ -390,7 +390,15 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn invalid(name: &'static str, expected: &'static str) -> Self {
+    /// `name` is missing; `expected` says what it should hold.
+    #[must_use]
+    pub fn missing(name: &'static str, expected: &'static str) -> Self {
+        Self::Missing { name, expected }
+    }
+
+    /// `name` holds a value that cannot be used; `expected` says what would do.
+    #[must_use]
+    pub fn invalid(name: &'static str, expected: &'static str) -> Self {
         Self::Invalid {
             name,
             expected,
@@ -398,7 +406,9 @@ impl ConfigError {
         }
     }
 
-    pub(crate) fn invalid_because(
+    /// Like [`invalid`](Self::invalid), caused by `source`.
+    #[must_use]
+    pub fn invalid_because(
         name: &'static str,
         expected: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,

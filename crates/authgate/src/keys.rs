@@ -442,11 +442,7 @@ impl KeyStore {
             // Someone refreshed while we waited: look in their result.
             return self.current();
         }
-        let allowed = self
-            .limiter
-            .lock()
-            .map(|mut l| l.try_acquire(Instant::now()))
-            .unwrap_or(false);
+        let allowed = self.take_refetch_slot();
         if !allowed {
             tracing::debug!("unknown kid: JWKS refetch skipped, rate limit reached");
             return None;
@@ -456,6 +452,15 @@ impl KeyStore {
             Ok(_) => self.current(),
             Err(_) => None,
         }
+    }
+
+    /// One slot of the refetch rate limit shared by unknown `kid`s and on-demand
+    /// discovery; `false` when the limit is reached.
+    fn take_refetch_slot(&self) -> bool {
+        self.limiter
+            .lock()
+            .map(|mut l| l.try_acquire(Instant::now()))
+            .unwrap_or(false)
     }
 
     /// The discovery document; when it is not known yet, discovery (and the key set)
@@ -472,11 +477,7 @@ impl KeyStore {
         if let Some(meta) = self.metadata() {
             return Ok(meta);
         }
-        let allowed = self
-            .limiter
-            .lock()
-            .map(|mut l| l.try_acquire(Instant::now()))
-            .unwrap_or(false);
+        let allowed = self.take_refetch_slot();
         if !allowed {
             return Err(self
                 .last_error()
