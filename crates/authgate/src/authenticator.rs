@@ -1,7 +1,11 @@
 //! The [`Authenticator`]: the one place a request's token is found, checked and mapped.
 //!
-//! The tower layer, the axum extractors and the actix-web middleware all call it, so the
-//! rules are written once.
+//! It orchestrates the other parts: it finds the token ([`request`](crate::request)),
+//! answers repeated tokens from the verified-token cache, runs the pure check
+//! ([`verify`](crate::verify)) against the current key set, refetches keys once
+//! (shared, rate-limited) for an unknown `kid`, and maps the claims to a user. The
+//! tower layer, the axum extractors, the actix-web middleware and the login flow all
+//! call it, so the rules are written once.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -25,18 +29,16 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde_json::{Map, Value};
-
-use crate::User;
 use crate::cache::{TokenCache, TokenHash, hash_token};
-use crate::claims::{Claims, ClaimsMapper, DefaultMapper};
+use crate::claims::ClaimsMapper;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, FetchError};
-use crate::keys::{AlgSet, KeyLookup, KeySet, KeyStore, ProviderMetadata, parse_alg};
+use crate::keys::ProviderMetadata;
+use crate::keys::jwk::KeySet;
+use crate::keys::store::KeyStore;
 use crate::request::{HeaderSource, TokenSource, find_token, is_unsafe_method, origin_is_trusted};
+use crate::user::{DefaultMapper, User};
+use crate::verify::{Failure, Rules, verify};
 
 /// Verifies tokens against the provider's keys and maps them to users of type `U`.
 ///
@@ -64,15 +66,16 @@ impl<U> std::fmt::Debug for Authenticator<U> {
 
 struct Inner<U> {
     config: AuthConfig,
+    rules: Rules,
     realm: Arc<str>,
     keys: Arc<KeyStore>,
     mapper: Box<dyn ClaimsMapper<U>>,
     cache: Option<TokenCache<U>>,
-    algs: AlgSet,
 }
 
 /// The raw access token of an authenticated request, for calling the provider's own
-/// APIs on the user's behalf. Its `Debug` output never shows the token.
+/// APIs on the user's behalf (`Auth<AccessToken>` in a handler). Its `Debug` output
+/// never shows the token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken(Arc<str>);
 
@@ -90,25 +93,11 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
-/// Put into the request extensions by every adapter that ran the authenticator, so
-/// extractors can tell "no user" (401) from "no layer installed" (a server bug).
-#[derive(Debug, Clone)]
-pub struct AuthContext {
-    realm: Arc<str>,
-}
-
-impl AuthContext {
-    /// The `WWW-Authenticate` realm for rejections.
-    #[must_use]
-    pub fn realm(&self) -> &str {
-        &self.realm
-    }
-}
-
-/// A successful authentication.
+/// A successful authentication: the user, the token it came with, and where the token
+/// was found.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Authenticated<U> {
+pub struct Authentication<U> {
     /// The mapped user.
     pub user: U,
     /// The token it came with.
@@ -117,41 +106,10 @@ pub struct Authenticated<U> {
     pub source: TokenSource,
 }
 
-/// Whether a request without any token may pass (with no user).
-///
-/// Every adapter (the tower layer, the actix-web middleware) applies it through
-/// [`admit`](Self::admit), so the rule is written once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthMode {
-    /// No token: 401 (the default).
-    #[default]
-    Required,
-    /// No token: passes with no user. A bad token is still refused.
-    Optional,
-}
-
-impl AuthMode {
-    /// Applies the mode to the outcome of [`Authenticator::authenticate`]: in required
-    /// mode a request without a token becomes [`AuthError::MissingToken`].
-    ///
-    /// # Errors
-    ///
-    /// The request is refused.
-    pub fn admit<U>(
-        self,
-        outcome: Result<Option<Authenticated<U>>, AuthError>,
-    ) -> Result<Option<Authenticated<U>>, AuthError> {
-        match outcome {
-            Ok(None) if self == Self::Required => Err(AuthError::MissingToken),
-            other => other,
-        }
-    }
-}
-
 /// What a request yields when checked without waiting.
 pub(crate) enum Step<U> {
     /// Finished: a user, no token at all (`None`), or a refusal.
-    Done(Result<Option<Authenticated<U>>, AuthError>),
+    Done(Result<Option<Authentication<U>>, AuthError>),
     /// The token names a key this instance has not seen: a refetch is needed.
     NeedKeys(PendingToken),
 }
@@ -163,55 +121,11 @@ pub(crate) struct PendingToken {
     generation: u64,
 }
 
-#[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    crit: Option<Value>,
-}
-
-enum Failure {
-    Auth(AuthError),
-    /// No key for the token in the key set of this generation.
-    UnknownKid(u64),
-}
-
-impl From<AuthError> for Failure {
-    fn from(err: AuthError) -> Self {
-        Self::Auth(err)
-    }
-}
-
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-fn malformed(reason: &'static str) -> AuthError {
-    AuthError::Malformed { reason }
-}
-
-/// A NumericDate: a JSON number (fractions allowed), anything else is invalid.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, AuthError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(i) = n.as_i64() {
-                Ok(Some(i))
-            } else if let Some(f) = n.as_f64().filter(|f| f.is_finite()) {
-                // Saturating: an absurd date is still ordered correctly.
-                #[allow(clippy::cast_possible_truncation)]
-                Ok(Some(f.floor() as i64))
-            } else {
-                Err(AuthError::InvalidClaim { claim: name })
-            }
-        }
-        Some(_) => Err(AuthError::InvalidClaim { claim: name }),
-    }
 }
 
 impl Authenticator<User> {
@@ -234,14 +148,19 @@ impl<U> Authenticator<U> {
         &self.inner.config
     }
 
+    /// The `realm` of `WWW-Authenticate` challenges, shared with the request marker.
+    pub(crate) fn realm(&self) -> &Arc<str> {
+        &self.inner.realm
+    }
+
     /// Another authenticator over the same issuer and the same key store, for tokens
     /// issued to `audience`, mapping verified claims with `mapper`.
     ///
     /// No second discovery or JWKS fetch happens: both read (and refresh) one key set.
     /// The new authenticator has its own verified-token cache. The login flow uses
     /// this to verify ID tokens (signature, `iss`, `aud` = the client id, `exp`) and read
-    /// their raw [`Claims`] (`nonce`, `azp`) with the very verifier that checks access
-    /// tokens, whatever audience the access tokens are issued for:
+    /// their raw [`Claims`](crate::Claims) (`nonce`, `azp`) with the very verifier that
+    /// checks access tokens, whatever audience the access tokens are issued for:
     ///
     /// ```
     /// use authgate::{AuthConfig, Authenticator, Claims};
@@ -260,18 +179,18 @@ impl<U> Authenticator<U> {
         V: Clone + Send + Sync + 'static,
         M: ClaimsMapper<V>,
     {
-        let mut inner = (*self.inner.config.inner).clone();
-        inner.audiences = vec![audience.into()];
-        let config = AuthConfig {
-            inner: Arc::new(inner),
-        };
-        Authenticator {
+        let config = self.inner.config.for_audience(audience.into());
+        Authenticator::build(config, self.inner.keys.clone(), Box::new(mapper))
+    }
+
+    fn build(config: AuthConfig, keys: Arc<KeyStore>, mapper: Box<dyn ClaimsMapper<U>>) -> Self {
+        Self {
             inner: Arc::new(Inner {
-                realm: self.inner.realm.clone(),
+                rules: Rules::new(&config.inner),
+                realm: config.realm().into(),
                 cache: TokenCache::new(config.inner.token_cache_capacity),
-                algs: self.inner.algs,
-                keys: self.inner.keys.clone(),
-                mapper: Box::new(mapper),
+                keys,
+                mapper,
                 config,
             }),
         }
@@ -282,19 +201,9 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     /// An authenticator with a custom claims mapper (a closure works).
     #[must_use]
     pub fn with_mapper<M: ClaimsMapper<U>>(config: AuthConfig, mapper: M) -> Self {
-        let keys = KeyStore::new(config.inner.clone());
+        let keys = KeyStore::new(config.inner.keys.clone());
         keys.ensure_started();
-        let inner = Inner {
-            realm: config.inner.realm.as_str().into(),
-            cache: TokenCache::new(config.inner.token_cache_capacity),
-            algs: AlgSet::of(&config.inner.algorithms),
-            keys,
-            mapper: Box::new(mapper),
-            config,
-        };
-        Self {
-            inner: Arc::new(inner),
-        }
+        Self::build(config, keys, Box::new(mapper))
     }
 
     /// Whether a key set has been loaded.
@@ -349,7 +258,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     ///
     /// The [`AuthError`] saying why the token is refused.
     pub async fn verify(&self, token: &str) -> Result<U, AuthError> {
-        match self.verify_step(token) {
+        match self.verify_cached(token) {
             Ok(user) => Ok(user),
             Err(Failure::Auth(err)) => Err(err),
             Err(Failure::UnknownKid(generation)) => {
@@ -361,8 +270,8 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     /// Finds, checks and verifies the token of a request.
     ///
     /// Returns `Ok(None)` when the request carries no token (the caller decides whether
-    /// that is allowed). Rejections are logged at debug level with their reason, never
-    /// with the token.
+    /// that is allowed, see [`AuthOptions`](crate::AuthOptions)). Rejections are logged
+    /// at debug level with their reason, never with the token.
     ///
     /// # Errors
     ///
@@ -371,7 +280,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         &self,
         method: &str,
         headers: &H,
-    ) -> Result<Option<Authenticated<U>>, AuthError> {
+    ) -> Result<Option<Authentication<U>>, AuthError> {
         match self.authenticate_step(method, headers) {
             Step::Done(result) => result,
             Step::NeedKeys(pending) => self.finish(pending).await.map(Some),
@@ -379,7 +288,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     }
 
     /// The synchronous part of [`authenticate`](Self::authenticate): everything but a
-    /// key refetch.
+    /// key refetch. A cache hit allocates no future.
     pub(crate) fn authenticate_step<H: HeaderSource + ?Sized>(
         &self,
         method: &str,
@@ -399,8 +308,8 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         {
             return Step::Done(Err(log_rejection(AuthError::CrossSiteRequest)));
         }
-        match self.verify_step(found.token()) {
-            Ok(user) => Step::Done(Ok(Some(Authenticated {
+        match self.verify_cached(found.token()) {
+            Ok(user) => Step::Done(Ok(Some(Authentication {
                 user,
                 token: AccessToken(found.token().into()),
                 source: found.source(),
@@ -414,24 +323,16 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         }
     }
 
-    /// The marker adapters put into the request extensions.
-    #[must_use]
-    pub fn context(&self) -> AuthContext {
-        AuthContext {
-            realm: self.inner.realm.clone(),
-        }
-    }
-
     /// The asynchronous part: refetch keys once (shared, rate-limited) and verify again.
     pub(crate) async fn finish(
         &self,
         pending: PendingToken,
-    ) -> Result<Authenticated<U>, AuthError> {
+    ) -> Result<Authentication<U>, AuthError> {
         match self
             .verify_after_refetch(&pending.token, pending.generation)
             .await
         {
-            Ok(user) => Ok(Authenticated {
+            Ok(user) => Ok(Authentication {
                 user,
                 token: AccessToken(pending.token.into()),
                 source: pending.source,
@@ -449,7 +350,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             .filter(|keys| keys.generation != generation)
             .ok_or(AuthError::UnknownKey)?;
         let hash = self.inner.cache.as_ref().map(|_| hash_token(token));
-        match self.verify_with(token, &keys, hash.as_ref()) {
+        match self.verify_and_map(token, &keys, hash.as_ref()) {
             Ok(user) => Ok(user),
             Err(Failure::Auth(err)) => Err(err),
             Err(Failure::UnknownKid(_)) => Err(AuthError::UnknownKey),
@@ -463,7 +364,8 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         }
     }
 
-    fn verify_step(&self, token: &str) -> Result<U, Failure> {
+    /// The cache first, then the full check against the current key set.
+    fn verify_cached(&self, token: &str) -> Result<U, Failure> {
         let max = self.inner.config.inner.max_token_bytes;
         if token.len() > max {
             return Err(AuthError::TokenTooLarge { limit: max }.into());
@@ -477,94 +379,25 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         {
             return Ok(user);
         }
-        self.verify_with(token, &keys, hash.as_ref())
+        self.verify_and_map(token, &keys, hash.as_ref())
     }
 
-    /// Full verification against one key set; caches the result.
-    fn verify_with(
+    /// The pure check against one key set, then the mapper; caches the user.
+    fn verify_and_map(
         &self,
         token: &str,
         keys: &KeySet,
         hash: Option<&TokenHash>,
     ) -> Result<U, Failure> {
-        let config = &self.inner.config.inner;
-        let dots = token.bytes().filter(|b| *b == b'.').count();
-        if dots == 4 {
-            return Err(AuthError::EncryptedToken.into());
-        }
-        if dots != 2 {
-            return Err(malformed("expected three dot-separated segments").into());
-        }
-        let (header_b64, rest) = token.split_once('.').ok_or(malformed("no header"))?;
-        let (payload_b64, signature) = rest.split_once('.').ok_or(malformed("no payload"))?;
-        if header_b64.is_empty() || payload_b64.is_empty() || signature.is_empty() {
-            return Err(malformed("a segment is empty").into());
-        }
-        let header_json = URL_SAFE_NO_PAD
-            .decode(header_b64)
-            .map_err(|_| malformed("the header is not base64url"))?;
-        let header: JoseHeader = serde_json::from_slice(&header_json)
-            .map_err(|_| malformed("the header is not a JOSE header"))?;
-        let alg = parse_alg(&header.alg)
-            .filter(|alg| self.inner.algs.contains(*alg))
-            .ok_or(AuthError::AlgorithmNotAllowed)?;
-        if header.crit.is_some() {
-            // We implement no JWS extension, so any critical one is unknown to us.
-            return Err(AuthError::UnsupportedCriticalHeader.into());
-        }
-        let key = match keys.find(header.kid.as_deref(), alg) {
-            KeyLookup::Found(key) => key,
-            KeyLookup::Ambiguous => return Err(AuthError::AmbiguousKey.into()),
-            KeyLookup::Unknown => return Err(Failure::UnknownKid(keys.generation)),
-        };
-        let message = &token[..header_b64.len() + 1 + payload_b64.len()];
-        match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return Err(AuthError::InvalidSignature.into()),
-        }
-        let payload = URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .map_err(|_| malformed("the payload is not base64url"))?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload)
-            .map_err(|_| malformed("the payload is not a JSON object"))?;
-
         let now = now();
-        let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(300);
-        let exp = numeric_date(&claims, "exp")?.ok_or(AuthError::MissingClaim { claim: "exp" })?;
-        if now > exp.saturating_add(leeway) {
-            return Err(AuthError::Expired.into());
-        }
-        if let Some(nbf) = numeric_date(&claims, "nbf")?
-            && nbf > now.saturating_add(leeway)
-        {
-            return Err(AuthError::NotYetValid.into());
-        }
-        match claims.get("iss") {
-            None => return Err(AuthError::MissingClaim { claim: "iss" }.into()),
-            Some(Value::String(iss)) if *iss == config.issuer => {}
-            Some(_) => return Err(AuthError::InvalidIssuer.into()),
-        }
-        let audience_ok = match claims.get("aud") {
-            None => return Err(AuthError::MissingClaim { claim: "aud" }.into()),
-            Some(Value::String(aud)) => config.audiences.contains(aud),
-            Some(Value::Array(auds)) => auds
-                .iter()
-                .filter_map(Value::as_str)
-                .any(|aud| config.audiences.iter().any(|a| a == aud)),
-            Some(_) => return Err(AuthError::InvalidClaim { claim: "aud" }.into()),
-        };
-        if !audience_ok {
-            return Err(AuthError::InvalidAudience.into());
-        }
-        let sub = match claims.get("sub") {
-            None => return Err(AuthError::MissingClaim { claim: "sub" }.into()),
-            Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
-            Some(_) => return Err(AuthError::InvalidClaim { claim: "sub" }.into()),
-        };
-        let claims = Claims::new(claims, sub, exp);
-        let user = self.inner.mapper.map(&claims).map_err(AuthError::Mapping)?;
+        let verified = verify(token, keys, &self.inner.rules, now)?;
+        let user = self
+            .inner
+            .mapper
+            .map(&verified.claims)
+            .map_err(AuthError::Mapping)?;
         if let (Some(cache), Some(hash)) = (&self.inner.cache, hash) {
-            cache.insert(*hash, user.clone(), exp, key.fingerprint, now);
+            cache.insert(*hash, user.clone(), verified.exp, verified.key, now);
         }
         Ok(user)
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::keys::KeySet;
+use crate::keys::jwk::KeySet;
 
 const SHARDS: usize = 16;
 
@@ -35,7 +35,7 @@ pub(crate) struct TokenCache<U> {
     per_shard: usize,
 }
 
-impl<U: Clone> TokenCache<U> {
+impl<U> TokenCache<U> {
     pub(crate) fn new(capacity: usize) -> Option<Self> {
         if capacity == 0 {
             return None;
@@ -52,7 +52,10 @@ impl<U: Clone> TokenCache<U> {
     }
 
     /// The cached user, if the entry is unexpired and its key is still in `keys`.
-    pub(crate) fn get(&self, hash: &TokenHash, now: i64, keys: &KeySet) -> Option<U> {
+    pub(crate) fn get(&self, hash: &TokenHash, now: i64, keys: &KeySet) -> Option<U>
+    where
+        U: Clone,
+    {
         let mut shard = self.shard(hash).lock().ok()?;
         let entry = shard.get(hash)?;
         if entry.exp > now && keys.contains_fingerprint(entry.key) {

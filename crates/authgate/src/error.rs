@@ -1,24 +1,30 @@
 //! Errors: why a request was refused ([`AuthError`]), why a key set could not be
-//! fetched ([`FetchError`]), and why a configuration is wrong ([`ConfigError`]).
+//! fetched ([`FetchError`]), why a claims mapper refused a token ([`MapError`]), and
+//! why a configuration is wrong ([`ConfigError`]).
 //!
-//! Every rejection carries a status, an RFC 6750 error code and a stable machine code,
-//! so the tower layer, the axum extractors and the actix-web middleware all answer
-//! with exactly the same response (see [`Rejection`]).
+//! Every refusal becomes one [`Rejection`](crate::Rejection): a status, a stable
+//! machine code, and the headers and JSON body that the tower layer, the axum
+//! extractors, the actix-web middleware and the login flow all answer with.
 //!
 //! ```
 //! use authgate::AuthError;
+//! use http::StatusCode;
 //!
 //! let err = AuthError::Expired;
-//! assert_eq!(err.status(), 401);
+//! assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
 //! assert_eq!(err.code(), "token_expired");
 //! let rejection = err.rejection("api");
 //! assert_eq!(
-//!     rejection.www_authenticate.as_deref(),
+//!     rejection.www_authenticate(),
 //!     Some(r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#)
 //! );
 //! ```
 
 use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::rejection::{Rejection, bearer_challenge};
 
 /// Why a request was not authenticated.
 ///
@@ -107,12 +113,12 @@ pub enum AuthError {
 impl AuthError {
     /// The HTTP status code for this error.
     #[must_use]
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
-            Self::MultipleAuthorizationHeaders => 400,
-            Self::CrossSiteRequest => 403,
-            Self::KeysUnavailable { .. } => 503,
-            _ => 401,
+            Self::MultipleAuthorizationHeaders => StatusCode::BAD_REQUEST,
+            Self::CrossSiteRequest => StatusCode::FORBIDDEN,
+            Self::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -154,114 +160,30 @@ impl AuthError {
         }
     }
 
-    /// The response this error becomes, framework-neutral.
+    /// The response this error becomes: the status, the RFC 6750
+    /// `WWW-Authenticate` challenge for 400 and 401 (with `realm`), `Retry-After` for
+    /// 503, and the JSON body `{"error": code, "message": ...}`.
     #[must_use]
     pub fn rejection(&self, realm: &str) -> Rejection {
-        let description = self.to_string();
-        let www_authenticate = match self.status() {
-            401 | 400 => Some(match self.rfc6750_code() {
-                Some(code) => format!(
-                    r#"Bearer realm="{}", error="{code}", error_description="{}""#,
-                    quote_safe(realm),
-                    quote_safe(&description)
-                ),
-                None => format!(r#"Bearer realm="{}""#, quote_safe(realm)),
-            }),
-            _ => None,
-        };
-        let retry_after = match self {
-            Self::KeysUnavailable { retry_after, .. } => Some(retry_after.as_secs().max(1)),
-            _ => None,
-        };
-        Rejection {
-            status: self.status(),
-            www_authenticate,
-            retry_after,
-            body: ErrorBody {
-                error: self.rfc6750_code().unwrap_or(self.code()),
-                code: self.code(),
-                message: description,
-            },
+        let message = self.to_string();
+        let mut rejection = Rejection::new(self.status(), self.code(), message.clone());
+        if matches!(
+            self.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST
+        ) {
+            let challenge = match self.rfc6750_code() {
+                Some(code) => {
+                    bearer_challenge(realm, &[("error", code), ("error_description", &message)])
+                }
+                None => bearer_challenge(realm, &[]),
+            };
+            rejection = rejection.with_www_authenticate(challenge);
         }
-    }
-}
-
-/// A rejection as data: what both the tower layer and the actix-web middleware turn
-/// into a response, so the two frameworks answer identically.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Rejection {
-    /// The HTTP status code.
-    pub status: u16,
-    /// The `WWW-Authenticate` header value, for 400/401/403 answers that carry one.
-    pub www_authenticate: Option<String>,
-    /// The `Retry-After` header value in seconds, for 503 answers.
-    pub retry_after: Option<u64>,
-    /// The JSON body.
-    pub body: ErrorBody,
-}
-
-impl Rejection {
-    /// A rejection from its parts, for errors defined outside this crate (guards).
-    #[must_use]
-    pub fn new(
-        status: u16,
-        www_authenticate: Option<String>,
-        error: &'static str,
-        code: &'static str,
-        message: String,
-    ) -> Self {
-        Self {
-            status,
-            www_authenticate,
-            retry_after: None,
-            body: ErrorBody {
-                error,
-                code,
-                message,
-            },
+        if let Self::KeysUnavailable { retry_after, .. } = self {
+            rejection = rejection.with_retry_after(*retry_after);
         }
+        rejection
     }
-
-    /// The response headers, as `(lowercase name, value)` pairs: `content-type`, and
-    /// `www-authenticate` and `retry-after` where they apply. Every framework adapter
-    /// copies exactly these, so their answers cannot drift apart.
-    #[must_use]
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = vec![("content-type", String::from("application/json"))];
-        if let Some(value) = &self.www_authenticate {
-            headers.push(("www-authenticate", value.clone()));
-        }
-        if let Some(secs) = self.retry_after {
-            headers.push(("retry-after", secs.to_string()));
-        }
-        headers
-    }
-
-    /// The JSON body as a string.
-    #[must_use]
-    pub fn body_json(&self) -> String {
-        serde_json::to_string(&self.body).unwrap_or_else(|_| String::from("{}"))
-    }
-}
-
-/// The JSON body of a rejection: `{"error": ..., "code": ..., "message": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct ErrorBody {
-    /// The RFC 6750 code where one applies, otherwise the same as `code`.
-    pub error: &'static str,
-    /// The stable machine code ([`AuthError::code`]).
-    pub code: &'static str,
-    /// A human-readable sentence. Never contains the token.
-    pub message: String,
-}
-
-/// Make a string safe inside an RFC 7235 quoted-string: no quotes, backslashes or controls.
-pub(crate) fn quote_safe(s: &str) -> String {
-    s.chars()
-        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-        .collect()
 }
 
 /// Why a claims mapper refused a token.
@@ -313,7 +235,7 @@ pub enum FetchError {
         /// The URL requested.
         url: String,
         /// The status code.
-        status: u16,
+        status: StatusCode,
     },
     /// The body was larger than the configured cap.
     #[error("the body from {url} is larger than {limit} bytes")]

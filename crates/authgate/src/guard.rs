@@ -6,32 +6,33 @@
 //! `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` for a missing scope.
 //!
 //! ```
-//! use authgate::guard::{Requirement, GuardError};
-//! use authgate::User;
+//! use authgate::{GuardError, Requirement, User};
+//! use http::StatusCode;
 //!
 //! let admin_only = Requirement::Role("admin");
-//! let user: User = serde_json::from_value(serde_json::json!({
-//!     "sub": "u1", "email": null, "name": null, "organizationId": "u1",
-//!     "role": "support", "groups": [], "scopes": ["openid"]
-//! }))?;
+//! let user = User::builder("u1").role("support").scopes(["openid"]).build();
 //! let err = admin_only.check(Some(&user)).unwrap_err();
-//! assert_eq!(err.status(), 403);
+//! assert_eq!(err.status(), StatusCode::FORBIDDEN);
 //! assert!(matches!(admin_only.check::<User>(None), Err(GuardError::Unauthenticated)));
-//! # Ok::<(), serde_json::Error>(())
 //! ```
 
-use crate::User;
-use crate::error::{AuthError, Rejection, quote_safe};
+use http::StatusCode;
 
-/// What a user type must tell a guard.
-pub trait AuthUser: Clone + Send + Sync + 'static {
+use crate::error::AuthError;
+use crate::rejection::{Rejection, bearer_challenge};
+use crate::user::User;
+
+/// A user type that guards can check: what roles it has and what scopes its token
+/// carried. [`User`] implements it; implement it for the user type your
+/// [`ClaimsMapper`](crate::ClaimsMapper) makes.
+pub trait GuardUser: Clone + Send + Sync + 'static {
     /// Whether the user has `role`.
     fn has_role(&self, role: &str) -> bool;
     /// Whether the token carried `scope`.
     fn has_scope(&self, scope: &str) -> bool;
 }
 
-impl AuthUser for User {
+impl GuardUser for User {
     fn has_role(&self, role: &str) -> bool {
         User::has_role(self, role)
     }
@@ -63,7 +64,7 @@ impl Requirement {
     ///
     /// [`GuardError::Unauthenticated`] without a user, [`GuardError::MissingRole`] or
     /// [`GuardError::InsufficientScope`] when the user lacks what is required.
-    pub fn check<U: AuthUser>(&self, user: Option<&U>) -> Result<(), GuardError> {
+    pub fn check<U: GuardUser>(&self, user: Option<&U>) -> Result<(), GuardError> {
         let user = user.ok_or(GuardError::Unauthenticated)?;
         let (roles, scopes) = match self {
             Self::Authenticated => return Ok(()),
@@ -113,10 +114,10 @@ pub enum GuardError {
 impl GuardError {
     /// The HTTP status: 401 for anonymous, 403 otherwise.
     #[must_use]
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthenticated => 401,
-            _ => 403,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::FORBIDDEN,
         }
     }
 
@@ -130,26 +131,28 @@ impl GuardError {
         }
     }
 
-    /// The response, framework-neutral.
+    /// The response: the core's 401 for an anonymous request, 403 for a missing role,
+    /// and 403 with an `insufficient_scope` challenge naming the scopes for a missing
+    /// scope.
     #[must_use]
     pub fn rejection(&self, realm: &str) -> Rejection {
         match self {
             Self::Unauthenticated => AuthError::MissingToken.rejection(realm),
             Self::MissingRole { .. } => {
-                Rejection::new(403, None, "forbidden", self.code(), self.to_string())
+                Rejection::new(self.status(), self.code(), self.to_string())
             }
-            Self::InsufficientScope { required } => Rejection::new(
-                403,
-                Some(format!(
-                    r#"Bearer realm="{}", error="insufficient_scope", scope="{}", error_description="{}""#,
-                    quote_safe(realm),
-                    quote_safe(&required.join(" ")),
-                    quote_safe(&self.to_string()),
-                )),
-                "insufficient_scope",
-                self.code(),
-                self.to_string(),
-            ),
+            Self::InsufficientScope { required } => {
+                let message = self.to_string();
+                let challenge = bearer_challenge(
+                    realm,
+                    &[
+                        ("error", "insufficient_scope"),
+                        ("scope", &required.join(" ")),
+                        ("error_description", &message),
+                    ],
+                );
+                Rejection::new(self.status(), self.code(), message).with_www_authenticate(challenge)
+            }
         }
     }
 }

@@ -1,36 +1,50 @@
 #![doc = include_str!("../README.md")]
 //!
-//! # Modules
+//! # Vocabulary
 //!
-//! - [`config`]: the configuration builder and `from_env()`.
-//! - [`request`]: where the token is found, and the CSRF rule.
-//! - [`authenticator`]: the verification path shared by every adapter.
-//! - [`claims`]: verified claims, the default [`User`], custom user types.
-//! - [`layer`]: the tower [`AuthLayer`].
-//! - [`error`]: rejections and their responses.
-//! - [`guard`]: role and scope requirements shared by the framework adapters.
-//! - [`keys`]: the key store.
+//! - [`AuthConfig`]: which issuer, audience and keys a valid token has.
+//! - [`Authenticator`]: finds a request's token, verifies it, maps its [`Claims`] to a user.
+//! - [`AuthLayer`] (tower; `AuthMiddleware` for actix-web) runs it per request, set up by [`AuthOptions`].
+//! - [`User`]: the default user; [`ClaimsMapper`] makes your own type, [`GuardUser`] lets guards check it.
+//! - [`Rejection`]: the one response for every refusal; [`AuthError`] and [`GuardError`] say why.
+//!
+//! # Features
+//!
+//! - `axum`: [`Rejection`] is an axum `IntoResponse`.
+//! - `actix`: [`Rejection`] is an actix-web `ResponseError` and `Responder`.
+//!
+//! Both are off by default; `authgate-extract` enables them with its own features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod authenticator;
+mod authenticator;
 mod cache;
-pub mod claims;
-pub mod config;
-pub mod error;
-pub mod guard;
-pub mod keys;
-pub mod layer;
-pub mod request;
+mod claims;
+mod config;
+mod error;
+mod guard;
+mod keys;
+mod layer;
+mod options;
+mod rejection;
+mod request;
+mod user;
+mod verify;
 
-pub use authenticator::{AccessToken, AuthContext, AuthMode, Authenticated, Authenticator};
-pub use claims::{Claims, ClaimsMapper, DefaultMapper, User};
-pub use config::{AuthConfig, AuthConfigBuilder, RoleMap};
-pub use error::{AuthError, ConfigError, ErrorBody, FetchError, MapError, Rejection};
-pub use guard::{AuthUser, GuardError, Requirement};
+#[doc(hidden)]
+pub mod __private;
+
+pub use authenticator::{AccessToken, Authentication, Authenticator};
+pub use claims::{Claims, ClaimsMapper};
+pub use config::{AuthConfig, AuthConfigBuilder};
+pub use error::{AuthError, ConfigError, FetchError, MapError};
+pub use guard::{GuardError, GuardUser, Requirement};
 pub use jsonwebtoken::Algorithm;
 pub use keys::ProviderMetadata;
 pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
-pub use request::TokenSource;
+pub use options::{AuthMode, AuthOptions};
+pub use rejection::Rejection;
+pub use request::{HeaderSource, TokenSource};
+pub use user::{DefaultMapper, RoleMap, User, UserBuilder};
 
 /// The workspace README's examples, compiled and run as doc tests so they cannot rot.
 #[cfg(doctest)]

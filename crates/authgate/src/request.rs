@@ -8,17 +8,8 @@
 //! Adapters for other HTTP stacks implement [`HeaderSource`] for their header map;
 //! [`http::HeaderMap`] already does.
 //!
-//! ```
-//! use authgate::request::{find_token, TokenSource};
-//! use http::HeaderMap;
-//!
-//! let mut headers = HeaderMap::new();
-//! headers.insert("authorization", "bearer abc.def.ghi".parse().unwrap());
-//! headers.insert("cookie", "theme=dark; app_auth=jkl.mno.pqr".parse().unwrap());
-//! let found = find_token(&headers, "app_auth", 16 * 1024).unwrap().unwrap();
-//! assert_eq!(found.token(), "jkl.mno.pqr");
-//! assert_eq!(found.source(), TokenSource::Cookie);
-//! ```
+//! The [`Authenticator`](crate::Authenticator) applies these rules; the CSRF rule for
+//! cookie-authenticated unsafe requests is documented on [`origin_is_trusted`].
 
 use crate::error::AuthError;
 
@@ -56,7 +47,7 @@ pub enum TokenSource {
 
 /// A token found in a request.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct FoundToken<'a> {
+pub(crate) struct FoundToken<'a> {
     token: &'a str,
     source: TokenSource,
 }
@@ -74,13 +65,13 @@ impl std::fmt::Debug for FoundToken<'_> {
 impl<'a> FoundToken<'a> {
     /// The raw token.
     #[must_use]
-    pub fn token(&self) -> &'a str {
+    pub(crate) fn token(&self) -> &'a str {
         self.token
     }
 
     /// Where it came from.
     #[must_use]
-    pub fn source(&self) -> TokenSource {
+    pub(crate) fn source(&self) -> TokenSource {
         self.source
     }
 }
@@ -94,7 +85,7 @@ impl<'a> FoundToken<'a> {
 /// [`AuthError::MultipleAuthorizationHeaders`], [`AuthError::TokenTooLarge`] (checked
 /// before anything else is done with the token) and [`AuthError::Malformed`] for a
 /// token that is not visible ASCII.
-pub fn find_token<'a, H: HeaderSource + ?Sized>(
+pub(crate) fn find_token<'a, H: HeaderSource + ?Sized>(
     headers: &'a H,
     cookie_name: &str,
     max_bytes: usize,
@@ -165,8 +156,8 @@ fn trim(mut bytes: &[u8]) -> &[u8] {
 /// ```
 /// let mut headers = http::HeaderMap::new();
 /// headers.append("cookie", "a=1; app_auth=\"t.o.k\"".parse().unwrap());
-/// assert_eq!(authgate::request::cookie_value(&headers, "app_auth"), Some(&b"t.o.k"[..]));
-/// assert_eq!(authgate::request::cookie_value(&headers, "b"), None);
+/// assert_eq!(authgate::__private::cookie_value(&headers, "app_auth"), Some(&b"t.o.k"[..]));
+/// assert_eq!(authgate::__private::cookie_value(&headers, "b"), None);
 /// ```
 pub fn cookie_value<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &str) -> Option<&'a [u8]> {
     headers.values("cookie").find_map(|header| {
@@ -275,7 +266,7 @@ mod tests {
         ])
         .unwrap_err();
         assert!(matches!(err, AuthError::MultipleAuthorizationHeaders));
-        assert_eq!(err.status(), 400);
+        assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use authgate::__private::AuthMarker;
 use authgate::{
-    AccessToken, AuthConfig, AuthConfigBuilder, AuthContext, AuthError, AuthLayer, Authenticator,
+    AccessToken, AuthConfig, AuthConfigBuilder, AuthError, AuthLayer, AuthOptions, Authenticator,
     Claims, MapError, User,
 };
 use authgate_testkit::{SigningKey, TestIssuer, unsigned_token};
@@ -34,7 +35,7 @@ fn echo()
             None => String::from("anonymous"),
         };
         assert!(
-            req.extensions().get::<AuthContext>().is_some(),
+            req.extensions().get::<AuthMarker>().is_some(),
             "the layer marks every request it lets through"
         );
         Ok::<_, Infallible>(Response::new(body))
@@ -77,7 +78,7 @@ impl Answer {
     }
 
     fn code(&self) -> String {
-        self.json()["code"].as_str().unwrap_or_default().to_owned()
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
     }
 }
 
@@ -339,7 +340,7 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
             .ok_or_else(|| MapError::new("no tenant"))
     });
     auth.refresh_keys().await.unwrap();
-    let layer = AuthLayer::from_authenticator(auth).on_rejection(|err: AuthError| {
+    let layer = AuthLayer::new(auth).on_rejection(|err: AuthError| {
         let mut res = Response::new(format!("custom {}", err.code()));
         *res.status_mut() = StatusCode::IM_A_TEAPOT;
         res
@@ -365,7 +366,9 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
 #[tokio::test]
 async fn optional_mode_lets_anonymous_through_but_not_bad_tokens() {
     let issuer = TestIssuer::start().await.unwrap();
-    let layer = layer_with(&issuer, |c| c).await.optional();
+    let layer = layer_with(&issuer, |c| c).await;
+    let layer =
+        AuthLayer::new(AuthOptions::from_authenticator(layer.authenticator().clone()).optional());
     let svc = Echo::new(ServiceBuilder::new().layer(layer).service(echo()));
     let anonymous = send(&svc, Request::get("/").body(String::new()).unwrap()).await;
     assert_eq!(

@@ -1,0 +1,97 @@
+//! Helpers for authgate's own adapter crates (`authgate-extract`, `authgate-flow`):
+//! not a public API, not covered by semver, hidden from the docs (as `axum::__private`).
+
+use std::sync::Arc;
+
+use crate::authenticator::{Authentication, Authenticator};
+
+pub use crate::config::parse_http_url;
+pub use crate::request::{cookie_value, is_unsafe_method, origin_is_trusted};
+
+/// Put into the request extensions by every adapter that ran, so extractors can tell
+/// "no user" (401) from "no adapter installed" (a server bug, 500).
+#[derive(Debug, Clone)]
+pub struct AuthMarker {
+    realm: Arc<str>,
+}
+
+impl AuthMarker {
+    /// The `WWW-Authenticate` realm for rejections.
+    #[must_use]
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+}
+
+/// A framework's request extensions, written by the adapters.
+pub trait InsertExtension {
+    /// Inserts `value`, replacing one of the same type.
+    fn insert_value<T: Clone + Send + Sync + 'static>(&mut self, value: T);
+}
+
+impl InsertExtension for http::Extensions {
+    fn insert_value<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+        self.insert(value);
+    }
+}
+
+/// What every adapter puts into the request extensions after an admitted request: the
+/// user and its [`AccessToken`](crate::AccessToken) when there is one, and the
+/// [`AuthMarker`] always.
+pub fn insert_authentication<E, U>(
+    extensions: &mut E,
+    auth: &Authenticator<U>,
+    authentication: Option<Authentication<U>>,
+) where
+    E: InsertExtension + ?Sized,
+    U: Clone + Send + Sync + 'static,
+{
+    if let Some(authentication) = authentication {
+        extensions.insert_value(authentication.user);
+        extensions.insert_value(authentication.token);
+    }
+    extensions.insert_value(AuthMarker {
+        realm: auth.realm().clone(),
+    });
+}
+
+/// The actix-web side: actix-web 4 uses `http` 0.2 types, so responses are converted
+/// here, once, for the extract and flow crates alike.
+#[cfg(feature = "actix")]
+pub mod actix {
+    use actix_web::HttpResponse;
+    use actix_web::http::StatusCode as ActixStatus;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    use super::InsertExtension;
+
+    impl InsertExtension for actix_web::dev::Extensions {
+        fn insert_value<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+            self.insert(value);
+        }
+    }
+
+    /// An `http` 1.x status as actix-web's.
+    #[must_use]
+    pub fn status(status: http::StatusCode) -> ActixStatus {
+        // Every `http::StatusCode` is a valid three-digit code.
+        ActixStatus::from_u16(status.as_u16()).unwrap_or(ActixStatus::INTERNAL_SERVER_ERROR)
+    }
+
+    /// An `http` 1.x response as actix-web's: status, every header (repeated ones such
+    /// as `Set-Cookie` included) and the body.
+    #[must_use]
+    pub fn response(response: http::Response<String>) -> HttpResponse {
+        let (parts, body) = response.into_parts();
+        let mut out = HttpResponse::build(status(parts.status));
+        for (name, value) in &parts.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_str().as_bytes()),
+                HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                out.append_header((name, value));
+            }
+        }
+        out.body(body)
+    }
+}

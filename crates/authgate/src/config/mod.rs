@@ -1,0 +1,159 @@
+//! Configuration: where the keys come from, what a valid token looks like, and how
+//! the layer behaves.
+//!
+//! Build it in code with [`AuthConfig::authentik`] (the Authentik preset) or
+//! [`AuthConfig::oidc`] (any OpenID Connect provider), or read it from the
+//! environment with [`AuthConfig::from_env`].
+//!
+//! ```
+//! use authgate::{AuthConfig, RoleMap};
+//! use std::time::Duration;
+//!
+//! let config = AuthConfig::authentik("https://auth.example.com", "my-app", "my-client-id")
+//!     .internal_url("http://authentik-server:9000")
+//!     .role_map(RoleMap::parse("app-admins=admin,app-support=support")?)
+//!     .leeway(Duration::from_secs(30))
+//!     .trusted_origin("https://app.example.com")
+//!     .build()?;
+//! assert_eq!(config.issuer(), "https://auth.example.com/application/o/my-app/");
+//! # Ok::<(), authgate::ConfigError>(())
+//! ```
+//!
+//! The variables [`AuthConfig::from_env`] reads:
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `AUTHENTIK_URL` | public base URL of Authentik (the issuer's origin) | required |
+//! | `AUTHENTIK_INTERNAL_URL` | base URL for server-to-server calls | the public URL |
+//! | `AUTHENTIK_APP_SLUG` | the application slug | required |
+//! | `AUTHENTIK_CLIENT_ID` | the client id: the expected audience | required |
+//! | `AUTH_COOKIE_NAME` | the cookie holding the access token | `app_auth` |
+//! | `AUTH_ROLE_MAP` | `group=role,group=role`; the first match wins | empty |
+//! | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (at most 300) | `60` |
+//! | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
+//!
+//! One job per file: `builder.rs` checks and builds, `env.rs` reads the environment,
+//! `origin.rs` moves URLs between the public and the internal origin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::keys::KeysConfig;
+use crate::user::RoleMap;
+
+mod builder;
+mod env;
+mod origin;
+
+pub use builder::AuthConfigBuilder;
+pub use builder::parse_http_url;
+
+/// The largest leeway accepted: clocks further apart than this are a bug, not skew.
+pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// The verified configuration of an [`Authenticator`](crate::Authenticator).
+///
+/// Built by [`AuthConfigBuilder::build`] or [`AuthConfig::from_env`]; see the
+/// [module docs](self).
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub(crate) inner: Arc<ConfigInner>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ConfigInner {
+    pub(crate) issuer: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) keys: Arc<KeysConfig>,
+    pub(crate) cookie_name: String,
+    pub(crate) role_map: RoleMap,
+    pub(crate) default_role: String,
+    pub(crate) leeway: Duration,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) trusted_origins: Vec<String>,
+    pub(crate) csrf: bool,
+    pub(crate) realm: String,
+    pub(crate) token_cache_capacity: usize,
+}
+
+impl AuthConfig {
+    /// Starts the Authentik preset: issuer `{base_url}/application/o/{slug}/`, keys
+    /// through its discovery document, audience `client_id`.
+    pub fn authentik(
+        base_url: impl Into<String>,
+        slug: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> AuthConfigBuilder {
+        AuthConfigBuilder::authentik(base_url.into(), slug.into()).audience(client_id)
+    }
+
+    /// Starts a configuration for any OpenID Connect provider, identified by its exact
+    /// issuer URL. Keys are found through `{issuer}/.well-known/openid-configuration`
+    /// unless [`discovery_url`](AuthConfigBuilder::discovery_url),
+    /// [`jwks_url`](AuthConfigBuilder::jwks_url) or
+    /// [`static_jwks`](AuthConfigBuilder::static_jwks) says otherwise. Set the audience
+    /// with [`audience`](AuthConfigBuilder::audience).
+    pub fn oidc(issuer: impl Into<String>) -> AuthConfigBuilder {
+        AuthConfigBuilder::generic(issuer.into())
+    }
+
+    /// The exact issuer every token's `iss` must equal.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The accepted audiences (`aud` must contain one of them).
+    #[must_use]
+    pub fn audiences(&self) -> &[String] {
+        &self.inner.audiences
+    }
+
+    /// The name of the auth cookie.
+    #[must_use]
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie_name
+    }
+
+    /// The group → role table.
+    #[must_use]
+    pub fn role_map(&self) -> &RoleMap {
+        &self.inner.role_map
+    }
+
+    /// The role of a user no table entry matches.
+    #[must_use]
+    pub fn default_role(&self) -> &str {
+        &self.inner.default_role
+    }
+
+    /// The clock-skew leeway.
+    #[must_use]
+    pub fn leeway(&self) -> Duration {
+        self.inner.leeway
+    }
+
+    /// The trusted origins (`scheme://host[:port]`) for the CSRF check.
+    #[must_use]
+    pub fn trusted_origins(&self) -> &[String] {
+        &self.inner.trusted_origins
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges.
+    #[must_use]
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// The same configuration for tokens issued to `audience` only.
+    pub(crate) fn for_audience(&self, audience: String) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.audiences = vec![audience];
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+}

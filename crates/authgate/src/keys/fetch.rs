@@ -1,0 +1,208 @@
+//! Server-to-server HTTP: where the calls go ([`InternalOrigin`]), their timeouts and
+//! body cap ([`HttpPolicy`]), and the one JSON `GET` every provider document goes
+//! through ([`Fetcher`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::FetchError;
+
+/// Timeouts and caps of server-to-server HTTP calls.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpPolicy {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A public origin and the internal base that server-to-server calls use instead
+/// (`AUTHENTIK_INTERNAL_URL`), while `iss` stays the public one.
+#[derive(Debug, Clone)]
+pub(crate) struct InternalOrigin {
+    public: Url,
+    internal: Url,
+}
+
+impl InternalOrigin {
+    /// Server calls to URLs on `public` (below its path) go to `internal`.
+    pub(crate) fn new(public: Url, internal: Url) -> Self {
+        Self { public, internal }
+    }
+
+    /// `url` moved to the internal base, when it is on the public origin.
+    pub(crate) fn to_internal(&self, url: Url) -> Url {
+        move_origin(url, &self.public, &self.internal)
+    }
+
+    /// `url` moved back to the public origin, when it is on the internal base.
+    pub(crate) fn to_public(&self, url: Url) -> Url {
+        move_origin(url, &self.internal, &self.public)
+    }
+}
+
+/// `url` rewritten for a server-to-server call: on the internal base when one is set.
+pub(crate) fn server_side(url: Url, internal: Option<&InternalOrigin>) -> Url {
+    match internal {
+        Some(origin) => origin.to_internal(url),
+        None => url,
+    }
+}
+
+/// `url` on `from`'s origin (below `from`'s path) moved to `to`; others unchanged.
+fn move_origin(url: Url, from: &Url, to: &Url) -> Url {
+    let from_prefix = from.path().trim_end_matches('/');
+    if url.origin() != from.origin() || !url.path().starts_with(from_prefix) {
+        return url;
+    }
+    let mut out = to.clone();
+    let to_prefix = to.path().trim_end_matches('/');
+    out.set_path(&format!("{to_prefix}{}", &url.path()[from_prefix.len()..]));
+    out.set_query(url.query());
+    out
+}
+
+/// The HTTP client of the key store, with its policy applied.
+#[derive(Debug)]
+pub(crate) struct Fetcher {
+    client: Result<reqwest::Client, Arc<reqwest::Error>>,
+    max_body_bytes: usize,
+}
+
+impl Fetcher {
+    /// A client with the policy's timeouts, at most 5 redirects, and authgate's user
+    /// agent. A client that cannot be built is reported by every fetch.
+    pub(crate) fn new(policy: &HttpPolicy) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("authgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(Arc::new);
+        Self {
+            client,
+            max_body_bytes: policy.max_body_bytes,
+        }
+    }
+
+    /// `GET url` as JSON of type `T` (`what` names it in errors), with the
+    /// `Cache-Control: max-age` of the answer. The body is capped while it streams.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        what: &'static str,
+    ) -> Result<(T, Option<Duration>), FetchError> {
+        let client = self.client.as_ref().map_err(|err| FetchError::Client {
+            source: err.clone(),
+        })?;
+        let http_err = |source| FetchError::Http {
+            url: url.to_string(),
+            source,
+        };
+        let mut response = client
+            .get(url.clone())
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(http_err)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status,
+            });
+        }
+        let limit = self.max_body_bytes;
+        let too_large = || FetchError::TooLarge {
+            url: url.to_string(),
+            limit,
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(too_large());
+        }
+        let max_age = response
+            .headers()
+            .get_all(http::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(parse_max_age);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http_err)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let value = serde_json::from_slice(&body).map_err(|source| FetchError::Json {
+            url: url.to_string(),
+            what,
+            source,
+        })?;
+        Ok((value, max_age))
+    }
+}
+
+/// `max-age=N` from a `Cache-Control` value (`no-store`/`no-cache` mean "use the minimum").
+fn parse_max_age(value: &str) -> Option<Duration> {
+    value.split(',').map(str::trim).find_map(|directive| {
+        let (name, arg) = directive.split_once('=').unwrap_or((directive, ""));
+        match name.trim().to_ascii_lowercase().as_str() {
+            "max-age" => arg
+                .trim()
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs),
+            "no-store" | "no-cache" => Some(Duration::ZERO),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_parsing() {
+        assert_eq!(
+            parse_max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(parse_max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(parse_max_age("private"), None);
+        assert_eq!(parse_max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn origins_move_both_ways_below_the_base_path_only() {
+        let origin = InternalOrigin::new(
+            Url::parse("https://auth.example.com").unwrap(),
+            Url::parse("http://authentik:9000/").unwrap(),
+        );
+        let public = Url::parse("https://auth.example.com/application/o/token/?a=1").unwrap();
+        let internal = origin.to_internal(public.clone());
+        assert_eq!(
+            internal.as_str(),
+            "http://authentik:9000/application/o/token/?a=1"
+        );
+        assert_eq!(origin.to_public(internal), public);
+        let other = Url::parse("https://other.example.com/x").unwrap();
+        assert_eq!(origin.to_internal(other.clone()), other);
+    }
+}
