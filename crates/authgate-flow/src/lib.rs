@@ -32,6 +32,7 @@ pub mod error;
 pub mod flow;
 mod provider;
 pub mod redirect;
+mod sealed;
 pub mod store;
 
 pub use config::{

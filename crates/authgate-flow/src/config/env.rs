@@ -1,0 +1,259 @@
+//! Reading a [`FlowConfig`] from environment variables ([`FlowConfig::from_env`]; the
+//! variables are listed in the [module docs](crate::config)).
+
+use authgate::ConfigError;
+
+use super::{ClientAuth, FlowConfig, FlowConfigError};
+
+impl FlowConfig {
+    /// Reads the configuration from the process environment (see the
+    /// [module docs](crate::config) for the variables).
+    ///
+    /// # Errors
+    ///
+    /// A [`FlowConfigError`] naming the variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, FlowConfigError> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `get`.
+    ///
+    /// ```
+    /// use authgate_flow::{FlowConfig, FlowConfigError};
+    ///
+    /// let vars = [
+    ///     ("AUTHENTIK_CLIENT_ID", "shop"),
+    ///     ("AUTHENTIK_CLIENT_SECRET", "s3cret"),
+    ///     ("FRONTEND_URL", "http://localhost:5173"),
+    ///     ("API_URL", "http://localhost:3000"),
+    /// ];
+    /// let get = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+    /// let config = FlowConfig::from_env_with(get)?;
+    /// assert!(!config.secure_cookies()); // plain http and no APP_ENV=production
+    ///
+    /// let err = FlowConfig::from_env_with(|name| (name != "FRONTEND_URL").then(|| get(name)).flatten())
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("FRONTEND_URL"));
+    /// # Ok::<(), FlowConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`FlowConfigError`] naming the variable that is missing or malformed.
+    pub fn from_env_with<F>(get: F) -> Result<Self, FlowConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str, expected: &'static str| {
+            var(name).ok_or(FlowConfigError::from(ConfigError::missing(name, expected)))
+        };
+        let client_id = required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?;
+        let frontend = required("FRONTEND_URL", "the frontend's base URL")?;
+        let api = required("API_URL", "this API's public base URL")?;
+        let mut builder = FlowConfig::builder(client_id, frontend, api);
+        let auth = match var("AUTH_CLIENT_AUTH").as_deref().map(str::trim) {
+            None | Some("client_secret_basic") => ClientAuth::ClientSecretBasic,
+            Some("client_secret_post") => ClientAuth::ClientSecretPost,
+            Some("none") => ClientAuth::None,
+            Some(_) => {
+                return Err(FlowConfigError::invalid(
+                    "AUTH_CLIENT_AUTH",
+                    "client_secret_basic, client_secret_post or none",
+                ));
+            }
+        };
+        builder = builder.client_auth(auth);
+        if auth != ClientAuth::None {
+            builder = builder.client_secret(required(
+                "AUTHENTIK_CLIENT_SECRET",
+                "the OAuth client secret (or AUTH_CLIENT_AUTH=none for a public client)",
+            )?);
+        }
+        if let Some(env) = var("APP_ENV") {
+            builder = builder.production(env.trim().eq_ignore_ascii_case("production"));
+        }
+        if let Some(prefix) = var("AUTH_FLOW_PREFIX") {
+            builder = builder.prefix(prefix.trim());
+        }
+        if let Some(scopes) = var("AUTH_SCOPES") {
+            builder = builder.scopes(scopes.split_ascii_whitespace());
+        }
+        if let Some(flag) = var("AUTHENTIK_API_SCOPE") {
+            match flag.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => builder = builder.authentik_api_scope(),
+                "false" | "0" | "no" => {}
+                _ => {
+                    return Err(FlowConfigError::invalid(
+                        "AUTHENTIK_API_SCOPE",
+                        "true or false",
+                    ));
+                }
+            }
+        }
+        if let Some(path) = var("AUTH_DEFAULT_REDIRECT") {
+            builder = builder.default_redirect(path.trim());
+        }
+        if let Some(url) = var("AUTH_POST_LOGOUT_REDIRECT_URL") {
+            builder = builder.post_logout_redirect_url(url.trim());
+        }
+        builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AUTHENTIK_API_SCOPE, DEFAULT_SCOPES};
+    use std::time::Duration;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("AUTHENTIK_CLIENT_ID", "client"),
+        ("AUTHENTIK_CLIENT_SECRET", "secret"),
+        ("FRONTEND_URL", "http://localhost:5173/"),
+        ("API_URL", "http://localhost:3000"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars: Vec<_> = BASE
+            .iter()
+            .copied()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .collect();
+        vars.extend_from_slice(extra);
+        vars
+    }
+
+    #[test]
+    fn defaults_from_env() {
+        let config = FlowConfig::from_env_with(env(BASE)).unwrap();
+        assert_eq!(config.client_id(), "client");
+        assert_eq!(config.client_auth(), ClientAuth::ClientSecretBasic);
+        assert_eq!(config.prefix(), "/auth");
+        assert_eq!(config.scopes(), DEFAULT_SCOPES);
+        assert_eq!(config.frontend_url(), "http://localhost:5173");
+        assert_eq!(config.callback_url(), "http://localhost:3000/auth/callback");
+        assert_eq!(
+            config.frontend_callback_url(),
+            "http://localhost:5173/auth/callback"
+        );
+        assert_eq!(config.post_logout_redirect_url(), "http://localhost:5173/");
+        assert_eq!(config.default_redirect(), "/");
+        assert_eq!(config.state_ttl(), Duration::from_secs(600));
+        assert_eq!(config.exchange_ttl(), Duration::from_secs(60));
+        assert!(!config.secure_cookies());
+        assert!(!format!("{config:?}").contains("secret\""));
+        assert!(format!("{config:?}").contains("<redacted>"));
+    }
+
+    #[test]
+    fn secure_when_production_or_https_api() {
+        let prod = FlowConfig::from_env_with(env(&with(&[("APP_ENV", "production")]))).unwrap();
+        assert!(prod.secure_cookies());
+        let dev = FlowConfig::from_env_with(env(&with(&[("APP_ENV", "development")]))).unwrap();
+        assert!(!dev.secure_cookies());
+        let https =
+            FlowConfig::from_env_with(env(&with(&[("API_URL", "https://api.example.com")])))
+                .unwrap();
+        assert!(https.secure_cookies());
+        let forced = FlowConfig::builder("c", "https://a.example", "https://b.example")
+            .client_secret("s")
+            .secure_cookies(false)
+            .build()
+            .unwrap();
+        assert!(!forced.secure_cookies());
+    }
+
+    #[test]
+    fn optional_variables_are_read() {
+        let config = FlowConfig::from_env_with(env(&with(&[
+            ("AUTH_CLIENT_AUTH", "client_secret_post"),
+            ("AUTH_FLOW_PREFIX", "/api/auth/"),
+            ("AUTH_SCOPES", "openid email"),
+            ("AUTHENTIK_API_SCOPE", "true"),
+            ("AUTH_DEFAULT_REDIRECT", "/home"),
+            ("AUTH_POST_LOGOUT_REDIRECT_URL", "http://localhost:5173/bye"),
+        ])))
+        .unwrap();
+        assert_eq!(config.client_auth(), ClientAuth::ClientSecretPost);
+        assert_eq!(config.prefix(), "/api/auth");
+        assert_eq!(config.scopes(), ["openid", "email", AUTHENTIK_API_SCOPE]);
+        assert_eq!(config.default_redirect(), "/home");
+        assert_eq!(
+            config.post_logout_redirect_url(),
+            "http://localhost:5173/bye"
+        );
+        assert_eq!(
+            config.callback_url(),
+            "http://localhost:3000/api/auth/callback"
+        );
+    }
+
+    #[test]
+    fn public_clients_need_no_secret() {
+        let vars: Vec<_> = with(&[("AUTH_CLIENT_AUTH", "none")])
+            .into_iter()
+            .filter(|(k, _)| *k != "AUTHENTIK_CLIENT_SECRET")
+            .collect();
+        let config = FlowConfig::from_env_with(env(&vars)).unwrap();
+        assert_eq!(config.client_auth(), ClientAuth::None);
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        for missing in [
+            "AUTHENTIK_CLIENT_ID",
+            "AUTHENTIK_CLIENT_SECRET",
+            "FRONTEND_URL",
+            "API_URL",
+        ] {
+            let vars: Vec<_> = BASE
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            match FlowConfig::from_env_with(env(&vars)) {
+                Err(FlowConfigError::Config(ConfigError::Missing { name, .. })) => {
+                    assert_eq!(name, missing)
+                }
+                other => panic!("{missing}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_variables_are_named() {
+        let cases = [
+            ("FRONTEND_URL", "localhost:5173"),
+            ("FRONTEND_URL", "http://localhost:5173/?x=1"),
+            ("API_URL", "/api"),
+            ("API_URL", "ftp://api.example.com"),
+            ("AUTH_CLIENT_AUTH", "private_key_jwt"),
+            ("AUTH_FLOW_PREFIX", "auth"),
+            ("AUTH_FLOW_PREFIX", "/a b"),
+            ("AUTH_FLOW_PREFIX", "//auth"),
+            ("AUTH_SCOPES", "email profile"),
+            ("AUTH_SCOPES", "openid \"quoted\""),
+            ("AUTHENTIK_API_SCOPE", "maybe"),
+            ("AUTH_DEFAULT_REDIRECT", "//evil.example"),
+            ("AUTH_DEFAULT_REDIRECT", "https://evil.example"),
+            ("AUTH_POST_LOGOUT_REDIRECT_URL", "not a url"),
+        ];
+        for (name, value) in cases {
+            match FlowConfig::from_env_with(env(&with(&[(name, value)]))) {
+                Err(FlowConfigError::Config(ConfigError::Invalid { name: n, .. })) => {
+                    assert_eq!(n, name, "{value}")
+                }
+                other => panic!("{name}={value}: unexpected {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The session once signed in: `/exchange` (the one-time code becomes cookies),
+//! `/refresh`, `/session` and `/logout`; the origin check of the `POST` endpoints; the
+//! cookies set from token responses and their lifetimes.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::Flow;
+use super::request::{FlowRequest, is_json};
+use super::response::{append_cookie, json};
+use crate::cookies::{FlowCookie, cookie_value, is_cookie_safe};
+use crate::crypto::is_token_shaped;
+use crate::error::FlowError;
+use crate::provider::{
+    Grant, Secret, TokenEndpointError, TokenResponse, logout_url, seconds, unverified_exp,
+};
+use crate::sealed::Kind;
+
+/// What an exchange code keeps between `/callback` and `/exchange`.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ExchangeEntry {
+    access: Secret,
+    access_exp: i64,
+    refresh: Option<Secret>,
+    refresh_exp: Option<i64>,
+    id: Option<Secret>,
+    redirect: String,
+}
+
+impl<U> Flow<U>
+where
+    U: Serialize + Clone + Send + Sync + 'static,
+{
+    /// What the exchange code of freshly issued `tokens` keeps: the tokens, when they
+    /// expire, and where the frontend goes next.
+    pub(super) fn exchange_entry(&self, tokens: TokenResponse, redirect: String) -> ExchangeEntry {
+        let now = unix_now();
+        ExchangeEntry {
+            access_exp: now.saturating_add(secs(self.access_lifetime(&tokens, now))),
+            refresh_exp: tokens
+                .refresh_token
+                .as_ref()
+                .map(|r| now.saturating_add(secs(self.refresh_lifetime(&tokens, r, now)))),
+            access: tokens.access_token,
+            refresh: tokens.refresh_token,
+            id: tokens.id_token,
+            redirect,
+        }
+    }
+
+    /// `POST /exchange`: trades a one-time exchange code for the session cookies.
+    pub(super) async fn exchange(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
+        self.check_origin(&req.headers)?;
+        if !is_json(&req.headers) {
+            return Err(FlowError::UnsupportedMediaType);
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            code: String,
+        }
+        let body: Body =
+            serde_json::from_slice(&req.body).map_err(|_| FlowError::InvalidRequest {
+                reason: r#"the body must be {"code": "..."}"#,
+            })?;
+        if !is_token_shaped(&body.code) {
+            return Err(FlowError::InvalidExchangeCode);
+        }
+        let entry: ExchangeEntry = self
+            .inner
+            .store
+            .take(Kind::Exchange, &body.code)
+            .await?
+            .ok_or(FlowError::InvalidExchangeCode)?;
+        let now = unix_now();
+        let remaining = |exp: i64| Duration::from_secs(u64::try_from(exp - now).unwrap_or(0));
+        let cookies = &self.inner.cookies;
+        let mut response = json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "success": true,
+                "redirectTo": entry.redirect,
+            }),
+        );
+        append_cookie(
+            &mut response,
+            &cookies.set(
+                FlowCookie::Access,
+                entry.access.as_str(),
+                remaining(entry.access_exp),
+            ),
+        );
+        let refresh_left = entry
+            .refresh_exp
+            .map_or(self.inner.config.inner.default_refresh_lifetime, remaining);
+        if let Some(refresh) = &entry.refresh {
+            append_cookie(
+                &mut response,
+                &cookies.set(FlowCookie::Refresh, refresh.as_str(), refresh_left),
+            );
+        }
+        if let Some(id) = &entry.id {
+            let id_left = refresh_left.max(remaining(entry.access_exp));
+            append_cookie(
+                &mut response,
+                &cookies.set(FlowCookie::Id, id.as_str(), id_left),
+            );
+        }
+        Ok(response)
+    }
+
+    /// `POST /refresh`: new cookies from the refresh cookie.
+    pub(super) async fn refresh(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
+        self.check_origin(&req.headers)?;
+        let cookies = &self.inner.cookies;
+        let refresh = cookie_value(&req.headers, cookies.name(FlowCookie::Refresh))
+            .ok_or(FlowError::NoRefreshToken)?;
+        // Provider trouble (discovery down, 5xx, unreachable) keeps the cookies: the
+        // refresh token may still be good, and the frontend can try again.
+        let meta = self.metadata().await?;
+        let token_url = self.token_endpoint(&meta)?;
+        let tokens = match self
+            .inner
+            .client
+            .request(
+                token_url,
+                Grant::Refresh {
+                    refresh_token: refresh,
+                },
+            )
+            .await
+        {
+            Ok(tokens) => tokens,
+            Err(err) if err.is_transient() => return Err(FlowError::TokenEndpoint(err)),
+            Err(err) => {
+                return Err(FlowError::RefreshRejected(Box::new(
+                    FlowError::TokenEndpoint(err),
+                )));
+            }
+        };
+        if let Some(id) = &tokens.id_token {
+            // OIDC Core §12.2: no nonce on a refreshed ID token, the rest as usual.
+            self.verify_id_token(id.as_str(), None)
+                .await
+                .map_err(|e| FlowError::RefreshRejected(Box::new(e)))?;
+        }
+        check_cookie_safe(&tokens).map_err(|e| FlowError::RefreshRejected(Box::new(e)))?;
+        let now = unix_now();
+        let mut response = json(StatusCode::OK, &serde_json::json!({ "success": true }));
+        append_cookie(
+            &mut response,
+            &cookies.set(
+                FlowCookie::Access,
+                tokens.access_token.as_str(),
+                self.access_lifetime(&tokens, now),
+            ),
+        );
+        let refresh_lifetime = match &tokens.refresh_token {
+            // Rotation: the provider issued a new refresh token; the old one is spent.
+            Some(new) => {
+                let lifetime = self.refresh_lifetime(&tokens, new, now);
+                append_cookie(
+                    &mut response,
+                    &cookies.set(FlowCookie::Refresh, new.as_str(), lifetime),
+                );
+                lifetime
+            }
+            None => self.inner.config.inner.default_refresh_lifetime,
+        };
+        if let Some(id) = &tokens.id_token {
+            append_cookie(
+                &mut response,
+                &cookies.set(FlowCookie::Id, id.as_str(), refresh_lifetime),
+            );
+        }
+        Ok(response)
+    }
+
+    /// `GET /session`: the current user, as the core authenticator sees the request.
+    pub(super) async fn session(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
+        let auth = &self.inner.auth;
+        let session_error = |error| FlowError::Session {
+            error,
+            realm: auth.context().realm().into(),
+        };
+        match auth.authenticate("GET", &req.headers).await {
+            Ok(Some(authenticated)) => {
+                let user =
+                    serde_json::to_value(&authenticated.user).map_err(|_| FlowError::Internal {
+                        reason: "the user could not be serialized",
+                    })?;
+                Ok(json(StatusCode::OK, &user))
+            }
+            Ok(None) => Err(session_error(authgate::AuthError::MissingToken)),
+            Err(error) => Err(session_error(error)),
+        }
+    }
+
+    /// `POST /logout`: clears the cookies and answers the provider's logout URL.
+    pub(super) async fn logout(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
+        self.check_origin(&req.headers)?;
+        let c = &self.inner.config.inner;
+        let id_token = cookie_value(&req.headers, self.inner.cookies.name(FlowCookie::Id));
+        // Logging out locally never depends on the provider being up.
+        let end_session = match self.inner.auth.provider_metadata() {
+            Some(meta) => meta.end_session_endpoint.clone(),
+            None => self
+                .metadata()
+                .await
+                .ok()
+                .and_then(|meta| meta.end_session_endpoint.clone()),
+        };
+        let end_session = end_session.and_then(|e| {
+            self.inner
+                .auth
+                .config()
+                .browser_url(&e)
+                .ok()
+                .map(String::from)
+        });
+        let url = logout_url(
+            end_session.as_deref(),
+            id_token,
+            &c.post_logout_redirect_url,
+            &c.client_id,
+        );
+        let mut response = json(StatusCode::OK, &serde_json::json!({ "logoutUrl": url }));
+        for cookie in self.inner.cookies.clear_session() {
+            append_cookie(&mut response, &cookie);
+        }
+        Ok(response)
+    }
+
+    /// Refuses a cross-site `POST` when the CSRF protection is on.
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), FlowError> {
+        if !self.inner.config.inner.csrf
+            || authgate::request::origin_is_trusted(headers, &self.inner.trusted_origins)
+        {
+            Ok(())
+        } else {
+            Err(FlowError::CrossSiteRequest)
+        }
+    }
+
+    /// The access cookie's lifetime: `expires_in`, else the token's `exp`, else the
+    /// configured default.
+    fn access_lifetime(&self, tokens: &TokenResponse, now: i64) -> Duration {
+        seconds(tokens.expires_in.as_ref())
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .or_else(|| until(unverified_exp(tokens.access_token.as_str())?, now))
+            .unwrap_or(self.inner.config.inner.default_access_lifetime)
+    }
+
+    /// The refresh cookie's lifetime: `refresh_expires_in`, else the token's `exp`,
+    /// else the configured default.
+    fn refresh_lifetime(&self, tokens: &TokenResponse, refresh: &Secret, now: i64) -> Duration {
+        // `refresh_expires_in: 0` means "no expiry" (Keycloak offline tokens): use the default.
+        seconds(tokens.refresh_expires_in.as_ref())
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
+            .or_else(|| until(unverified_exp(refresh.as_str())?, now))
+            .unwrap_or(self.inner.config.inner.default_refresh_lifetime)
+    }
+}
+
+/// Refuses token responses with a token that a cookie cannot hold.
+pub(super) fn check_cookie_safe(tokens: &TokenResponse) -> Result<(), FlowError> {
+    let all = [
+        Some(&tokens.access_token),
+        tokens.refresh_token.as_ref(),
+        tokens.id_token.as_ref(),
+    ];
+    if all
+        .into_iter()
+        .flatten()
+        .all(|t| is_cookie_safe(t.as_str()))
+    {
+        Ok(())
+    } else {
+        Err(FlowError::TokenEndpoint(TokenEndpointError::Unusable {
+            reason: "a token has characters a cookie cannot hold",
+        }))
+    }
+}
+
+/// The current Unix time in seconds.
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A duration in whole seconds, saturating.
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The time from `now` to `exp`, if `exp` is in the future.
+fn until(exp: i64, now: i64) -> Option<Duration> {
+    u64::try_from(exp.checked_sub(now)?)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_until_exp() {
+        assert_eq!(until(110, 100), Some(Duration::from_secs(10)));
+        assert_eq!(until(100, 100), None);
+        assert_eq!(until(90, 100), None);
+    }
+}
