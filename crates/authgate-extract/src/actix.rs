@@ -2,15 +2,14 @@
 //! guards as middleware (feature `actix`).
 //!
 //! actix-web does not run tower layers, so [`AuthMiddleware`] does here what
-//! [`authgate::AuthLayer`] does for tower: it calls the same
-//! [`Authenticator::authenticate`](authgate::Authenticator::authenticate) and puts the
-//! same values into the request extensions (the user, its
-//! [`AccessToken`](authgate::AccessToken) and the [`AuthContext`](authgate::AuthContext)).
+//! [`authgate::AuthLayer`] does for tower, from the same [`AuthOptions`]: it calls
+//! [`AuthOptions::authenticate`] and puts the same values into the request extensions
+//! (the user and its [`AccessToken`](authgate::AccessToken)).
 //! Cookie before Bearer, the CSRF check for cookie-authenticated unsafe requests, 503
 //! with `Retry-After` while no keys are loaded, and every status, header and body are
 //! the core's, so an actix-web service answers exactly like an axum one.
 //!
-//! [`Auth`], [`Token`] and [`Guard`] are
+//! [`Auth`] and [`Guard`] are
 //! extractors here too, and a [`GuardLayer`] (from
 //! [`require_role`] and friends) wraps a scope or a resource:
 //!
@@ -69,7 +68,7 @@
 //! ```
 //!
 //! `Option<Auth<U>>` is actix-web's own blanket `Option<T>` extractor: `None` for an
-//! anonymous request behind [`AuthMiddleware::optional`], but also (unlike axum) when no
+//! anonymous request behind an optional [`AuthMiddleware`] ([`AuthOptions::optional`]), but also (unlike axum) when no
 //! middleware ran, since that extractor turns every failure into `None`.
 
 use std::fmt;
@@ -79,57 +78,21 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use actix_web::body::{BoxBody, EitherBody};
+use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderMap, HeaderValue};
-use actix_web::{
-    Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError,
-};
-use authgate::guard::{AuthUser, Requirement};
-use authgate::request::HeaderSource;
-use authgate::{AuthConfig, AuthMode, Authenticator, Rejection, User};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
+use authgate::__private::{actix::response, insert_authentication};
+use authgate::{AuthOptions, GuardUser, HeaderSource, Rejection, Requirement, User};
 use pin_project_lite::pin_project;
 
 pub use crate::layer::{
     require_any_role, require_authenticated, require_role, require_scope, require_scopes,
 };
 
-use crate::extract::{Auth, Guard, GuardSpec, Token};
+use crate::extract::{Auth, Guard, GuardSpec};
 use crate::layer::GuardLayer;
 use crate::lookup::{self, RequestExtensions};
-use crate::rejection::AuthRejection;
-
-/// The actix-web mapping: the core's [`Rejection`] as an actix response.
-fn response(rejection: &Rejection) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut builder = HttpResponse::build(status);
-    for (name, value) in rejection.headers() {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            builder.insert_header((name, value));
-        }
-    }
-    builder.body(rejection.body_json())
-}
-
-impl ResponseError for AuthRejection {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        response(self.rejection())
-    }
-}
-
-impl Responder for AuthRejection {
-    type Body = BoxBody;
-
-    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
-        response(self.rejection())
-    }
-}
 
 impl RequestExtensions for actix_web::dev::Extensions {
     const MISSING_LAYER: &'static str =
@@ -170,30 +133,21 @@ impl<U> FromRequest for Auth<U>
 where
     U: Clone + Send + Sync + 'static,
 {
-    type Error = AuthRejection;
-    type Future = Ready<Result<Self, AuthRejection>>;
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Rejection>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(lookup::required(&*req.extensions()).map(Auth))
     }
 }
 
-impl FromRequest for Token {
-    type Error = AuthRejection;
-    type Future = Ready<Result<Self, AuthRejection>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(lookup::required(&*req.extensions()).map(Token))
-    }
-}
-
 impl<G, U> FromRequest for Guard<G, U>
 where
     G: GuardSpec,
-    U: AuthUser,
+    U: GuardUser,
 {
-    type Error = AuthRejection;
-    type Future = Ready<Result<Self, AuthRejection>>;
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Rejection>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let extensions = req.extensions();
@@ -205,60 +159,44 @@ where
 }
 
 /// The actix-web middleware that authenticates every request: actix-web's
-/// [`authgate::AuthLayer`]. See the [module docs](self).
+/// [`authgate::AuthLayer`], configured with the same [`AuthOptions`]. See the
+/// [module docs](self).
 ///
-/// `.wrap(AuthMiddleware::new(config))` on an `App`, a scope or a resource.
+/// `.wrap(AuthMiddleware::new(config))` on an `App`, a scope or a resource;
+/// `AuthMiddleware::new(AuthOptions::new(config).optional())` to let anonymous
+/// requests through.
 pub struct AuthMiddleware<U = User> {
-    auth: Authenticator<U>,
-    mode: AuthMode,
-}
-
-impl AuthMiddleware<User> {
-    /// A middleware that requires a valid token and puts a [`User`] into the extensions.
-    #[must_use]
-    pub fn new(config: AuthConfig) -> Self {
-        Self::from_authenticator(Authenticator::new(config))
-    }
+    options: AuthOptions<U>,
 }
 
 impl<U> AuthMiddleware<U> {
-    /// A middleware over an existing authenticator (a custom user type, or one key
-    /// store shared with tower layers).
+    /// A middleware from [`AuthOptions`], an [`AuthConfig`](authgate::AuthConfig)
+    /// (required mode, the default [`User`]) or an
+    /// [`Authenticator`](authgate::Authenticator).
     #[must_use]
-    pub fn from_authenticator(auth: Authenticator<U>) -> Self {
+    pub fn new(options: impl Into<AuthOptions<U>>) -> Self {
         Self {
-            auth,
-            mode: AuthMode::Required,
+            options: options.into(),
         }
-    }
-
-    /// Requests without a token pass with no user in the extensions; a bad token is
-    /// still refused.
-    #[must_use]
-    pub fn optional(mut self) -> Self {
-        self.mode = AuthMode::Optional;
-        self
-    }
-
-    /// Requests without a token are refused with 401 (the default).
-    #[must_use]
-    pub fn required(mut self) -> Self {
-        self.mode = AuthMode::Required;
-        self
     }
 
     /// The authenticator behind the middleware.
     #[must_use]
-    pub fn authenticator(&self) -> &Authenticator<U> {
-        &self.auth
+    pub fn authenticator(&self) -> &authgate::Authenticator<U> {
+        self.options.authenticator()
+    }
+
+    /// The options of the middleware.
+    #[must_use]
+    pub fn options(&self) -> &AuthOptions<U> {
+        &self.options
     }
 }
 
 impl<U> Clone for AuthMiddleware<U> {
     fn clone(&self) -> Self {
         Self {
-            auth: self.auth.clone(),
-            mode: self.mode,
+            options: self.options.clone(),
         }
     }
 }
@@ -266,8 +204,7 @@ impl<U> Clone for AuthMiddleware<U> {
 impl<U> fmt::Debug for AuthMiddleware<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthMiddleware")
-            .field("auth", &self.auth)
-            .field("mode", &self.mode)
+            .field("options", &self.options)
             .finish()
     }
 }
@@ -322,37 +259,31 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let auth = self.middleware.auth.clone();
-        let mode = self.middleware.mode;
+        let options = self.middleware.options.clone();
         Box::pin(async move {
             let result = {
                 let headers = ActixHeaders::new(request.headers());
-                auth.authenticate(request.method().as_str(), &headers).await
-            };
-            let context = auth.context();
-            let error = match mode.admit(result) {
-                Ok(Some(authenticated)) => {
-                    let mut extensions = request.extensions_mut();
-                    extensions.insert(authenticated.user);
-                    extensions.insert(authenticated.token);
-                    extensions.insert(context);
-                    None
-                }
-                Ok(None) => {
-                    request.extensions_mut().insert(context);
-                    None
-                }
-                Err(error) => Some(error),
-            };
-            match error {
-                None => service
-                    .call(request)
+                options
+                    .authenticate(request.method().as_str(), &headers)
                     .await
-                    .map(ServiceResponse::map_into_left_body),
-                Some(error) => {
-                    let rejection = error.rejection(auth.context().realm());
+            };
+            match result {
+                Ok(authentication) => {
+                    insert_authentication(
+                        &mut *request.extensions_mut(),
+                        options.authenticator(),
+                        authentication,
+                    );
+                    service
+                        .call(request)
+                        .await
+                        .map(ServiceResponse::map_into_left_body)
+                }
+                Err(error) => {
+                    let realm = options.authenticator().config().realm();
+                    let rejection = error.rejection(realm).into_response();
                     Ok(request
-                        .into_response(response(&rejection))
+                        .into_response(response(rejection))
                         .map_into_right_body())
                 }
             }
@@ -363,7 +294,7 @@ where
 impl<S, B, U> Transform<S, ServiceRequest> for GuardLayer<U>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    U: AuthUser,
+    U: GuardUser,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -398,7 +329,7 @@ impl<S, U> fmt::Debug for GuardMiddleware<S, U> {
 impl<S, B, U> Service<ServiceRequest> for GuardMiddleware<S, U>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    U: AuthUser,
+    U: GuardUser,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -418,7 +349,7 @@ where
             Err(rejection) => State::Rejected {
                 response: Some(
                     request
-                        .into_response(response(rejection.rejection()))
+                        .into_response(response(rejection.into_response()))
                         .map_into_right_body(),
                 ),
             },

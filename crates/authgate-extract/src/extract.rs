@@ -4,10 +4,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use authgate::guard::Requirement;
-use authgate::{AccessToken, User};
+use authgate::{Requirement, User};
 
-/// The authenticated user: `Auth(user): Auth` in a handler.
+/// What authentication put into the request: `Auth(user): Auth<User>` (or your own
+/// user type) in a handler, or `Auth(token): Auth<AccessToken>` for the raw
+/// [`AccessToken`](authgate::AccessToken), to call the provider's own APIs
+/// (Authentik's `goauthentik.io/api`) on the user's behalf.
 ///
 /// Reads the `U` that the authentication adapter ([`authgate::AuthLayer`] for axum,
 /// `actix::AuthMiddleware` for actix-web) put into the
@@ -39,28 +41,6 @@ impl<U> Deref for Auth<U> {
 
     fn deref(&self) -> &U {
         &self.0
-    }
-}
-
-/// The raw access token of the request, to call the provider's own APIs (Authentik's
-/// `goauthentik.io/api`) on the user's behalf.
-///
-/// Same rules as [`Auth`]: 401 when the adapter ran and found no token, 500 when no
-/// adapter ran. Its `Debug` output never shows the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token(pub AccessToken);
-
-impl Token {
-    /// The token.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// The core's [`AccessToken`].
-    #[must_use]
-    pub fn into_inner(self) -> AccessToken {
-        self.0
     }
 }
 

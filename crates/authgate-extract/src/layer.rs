@@ -6,9 +6,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use authgate::User;
-use authgate::guard::{AuthUser, Requirement};
-use authgate::layer::rejection_response;
+use authgate::{GuardUser, Requirement, User};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -86,7 +84,7 @@ impl GuardLayer<User> {
 impl<U> GuardLayer<U> {
     /// The same guard, checking the user type `V` (what your claims mapper makes).
     #[must_use]
-    pub fn for_user<V: AuthUser>(self) -> GuardLayer<V> {
+    pub fn for_user<V: GuardUser>(self) -> GuardLayer<V> {
         GuardLayer {
             requirement: self.requirement,
             user: PhantomData,
@@ -189,7 +187,7 @@ impl<S: fmt::Debug, U> fmt::Debug for GuardService<S, U> {
 impl<S, U, ReqBody, ResBody> Service<Request<ReqBody>> for GuardService<S, U>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    U: AuthUser,
+    U: GuardUser,
     ResBody: From<String>,
 {
     type Response = Response<ResBody>;
@@ -208,7 +206,7 @@ where
                 future: self.inner.call(request),
             },
             Err(rejection) => State::Rejected {
-                response: Some(rejection_response(rejection.rejection())),
+                response: Some(rejection.into_response()),
             },
         };
         GuardFuture { state }
@@ -269,11 +267,7 @@ mod tests {
     }
 
     fn user(role: &str, scopes: &[&str]) -> User {
-        serde_json::from_value(serde_json::json!({
-            "sub": "u1", "email": null, "name": null, "organizationId": "u1",
-            "role": role, "groups": [], "scopes": scopes,
-        }))
-        .unwrap()
+        User::builder("u1").role(role).scopes(scopes.iter().copied()).build()
     }
 
     fn request(user: Option<User>) -> Request<String> {

@@ -5,22 +5,22 @@
 //! | type | what it gives a handler | refused with |
 //! |---|---|---|
 //! | [`Auth<U>`](Auth) | the user (`Option<Auth<U>>`: maybe) | 401, or 500 without an adapter |
-//! | [`Token`] | the raw access token | 401, or 500 without an adapter |
+//! | [`Auth<AccessToken>`](Auth) | the raw access token | 401, or 500 without an adapter |
 //! | [`Guard<G, U>`](Guard) | the user, if it meets `G`'s [`Requirement`] | 401 / 403, or 500 |
 //! | [`GuardLayer`] | a route layer / middleware for a group of routes | 401 / 403, or 500 |
 //!
-//! Every refusal is an [`AuthRejection`]: the core's [`authgate::Rejection`], mapped to
-//! each framework's response by one function per framework. The statuses, headers and
-//! JSON bodies are the core's, so an axum service and an actix-web service answer the
-//! same request the same way.
+//! Every refusal is the core's [`Rejection`], turned into each framework's response
+//! by the core (its `axum` and `actix` features, which this crate's features enable).
+//! The statuses, headers and JSON bodies are the core's, so an axum service and an
+//! actix-web service answer the same request the same way.
 //!
 //! # Features
 //!
 //! - `axum`: `FromRequestParts` (and `OptionalFromRequestParts`) for the extractors,
-//!   `IntoResponse` for [`AuthRejection`]. The authentication itself is the core's
+//!   `IntoResponse` for [`Rejection`]. The authentication itself is the core's
 //!   tower [`authgate::AuthLayer`].
 //! - `actix`: `FromRequest` for the extractors, `ResponseError` and `Responder` for
-//!   [`AuthRejection`], the [`actix::AuthMiddleware`] (actix-web does not run tower
+//!   [`Rejection`], the [`actix::AuthMiddleware`] (actix-web does not run tower
 //!   layers), and [`GuardLayer`] as an actix-web middleware.
 //! - `macros` (default): the attribute guards `#[require_role("admin")]`,
 //!   `#[require_any_role("admin", "support")]` and `#[require_scope("goauthentik.io/api")]`,
@@ -109,31 +109,28 @@
 mod extract;
 mod layer;
 mod lookup;
-mod rejection;
 
 #[cfg(feature = "actix")]
 pub mod actix;
 #[cfg(feature = "axum")]
 mod axum_impl;
 
-pub use authgate::guard::{AuthUser, Requirement};
-pub use authgate::{AccessToken, User};
+pub use authgate::{AccessToken, GuardUser, Rejection, Requirement, User};
 #[cfg(feature = "macros")]
 pub use authgate_macros::{require_any_role, require_role, require_scope};
 
-pub use extract::{Auth, Guard, GuardSpec, Token};
+pub use extract::{Auth, Guard, GuardSpec};
 pub use layer::{
     GuardFuture, GuardLayer, GuardService, require_any_role, require_authenticated, require_role,
     require_scope, require_scopes,
 };
-pub use rejection::AuthRejection;
 
 #[doc(hidden)]
 pub mod __private {
     //! Used by the code the attribute macros write; not a public API.
 
     /// Compiles only for a user type that guards can check.
-    pub const fn assert_auth_user<U: crate::AuthUser>() {}
+    pub const fn assert_guard_user<U: crate::GuardUser>() {}
 
     /// Expands to nothing when the `axum` feature is on, to a compile error otherwise.
     #[cfg(feature = "axum")]

@@ -2,10 +2,19 @@
 //! in the request extensions. Both frameworks call these functions; only the
 //! extensions type differs.
 
-use authgate::AuthContext;
-use authgate::guard::{AuthUser, GuardError, Requirement};
+use authgate::__private::AuthMarker;
+use authgate::{GuardError, GuardUser, Rejection, Requirement};
+use http::StatusCode;
 
-use crate::rejection::AuthRejection;
+/// The machine code of the 500 answered when no authentication adapter ran.
+pub(crate) const MISSING_LAYER_CODE: &str = "auth_layer_missing";
+
+/// The 500 for a route that no authentication adapter ran on; `fix` says what to add.
+/// A server bug, not the client's: logged at error level.
+fn missing_layer(fix: &'static str) -> Rejection {
+    tracing::error!(code = MISSING_LAYER_CODE, "{fix}");
+    Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, MISSING_LAYER_CODE, fix)
+}
 
 /// A framework's request extensions.
 pub(crate) trait RequestExtensions {
@@ -28,16 +37,16 @@ impl RequestExtensions for http::Extensions {
 
 /// The marker of the adapter, or the 500 saying that none ran.
 #[cfg(any(feature = "axum", feature = "actix", test))]
-fn context<E: RequestExtensions + ?Sized>(extensions: &E) -> Result<&AuthContext, AuthRejection> {
+fn marker<E: RequestExtensions + ?Sized>(extensions: &E) -> Result<&AuthMarker, Rejection> {
     extensions
-        .find::<AuthContext>()
-        .ok_or_else(|| AuthRejection::missing_layer(E::MISSING_LAYER))
+        .find::<AuthMarker>()
+        .ok_or_else(|| missing_layer(E::MISSING_LAYER))
 }
 
 /// `T` (the user or the token): present, or 401 when the adapter ran without finding
 /// one, or 500 when no adapter ran.
 #[cfg(any(feature = "axum", feature = "actix", test))]
-pub(crate) fn required<T, E>(extensions: &E) -> Result<T, AuthRejection>
+pub(crate) fn required<T, E>(extensions: &E) -> Result<T, Rejection>
 where
     T: Clone + Send + Sync + 'static,
     E: RequestExtensions + ?Sized,
@@ -45,14 +54,14 @@ where
     if let Some(value) = extensions.find::<T>() {
         return Ok(value.clone());
     }
-    let realm = context(extensions)?.realm();
-    Err(authgate::AuthError::MissingToken.rejection(realm).into())
+    let realm = marker(extensions)?.realm();
+    Err(authgate::AuthError::MissingToken.rejection(realm))
 }
 
 /// `T` if present, `None` when the adapter ran without finding one, 500 when no
 /// adapter ran.
 #[cfg(any(feature = "axum", test))]
-pub(crate) fn optional<T, E>(extensions: &E) -> Result<Option<T>, AuthRejection>
+pub(crate) fn optional<T, E>(extensions: &E) -> Result<Option<T>, Rejection>
 where
     T: Clone + Send + Sync + 'static,
     E: RequestExtensions + ?Sized,
@@ -60,7 +69,7 @@ where
     if let Some(value) = extensions.find::<T>() {
         return Ok(Some(value.clone()));
     }
-    context(extensions).map(|_| None)
+    marker(extensions).map(|_| None)
 }
 
 /// The user if it meets `requirement`; otherwise the guard's 401/403, or 500 when no
@@ -68,23 +77,23 @@ where
 ///
 /// A user put into the extensions by other means (a test) is checked like one the
 /// adapter put there.
-pub(crate) fn guarded<U, E>(extensions: &E, requirement: Requirement) -> Result<&U, AuthRejection>
+pub(crate) fn guarded<U, E>(extensions: &E, requirement: Requirement) -> Result<&U, Rejection>
 where
-    U: AuthUser,
+    U: GuardUser,
     E: RequestExtensions + ?Sized,
 {
     let user = extensions.find::<U>();
-    let realm = match (user, extensions.find::<AuthContext>()) {
-        (_, Some(context)) => context.realm(),
+    let realm = match (user, extensions.find::<AuthMarker>()) {
+        (_, Some(marker)) => marker.realm(),
         (Some(_), None) => "",
-        (None, None) => return Err(AuthRejection::missing_layer(E::MISSING_LAYER)),
+        (None, None) => return Err(missing_layer(E::MISSING_LAYER)),
     };
     requirement
         .check(user)
         .and_then(|()| user.ok_or(GuardError::Unauthenticated))
         .map_err(|err| {
             tracing::debug!(code = err.code(), reason = %err, "guard refused the request");
-            err.rejection(realm).into()
+            err.rejection(realm)
         })
 }
 
@@ -94,27 +103,27 @@ mod tests {
     use authgate::User;
 
     fn user(role: &str, scopes: &[&str]) -> User {
-        serde_json::from_value(serde_json::json!({
-            "sub": "u1", "email": null, "name": null, "organizationId": "u1",
-            "role": role, "groups": [], "scopes": scopes,
-        }))
-        .unwrap()
+        User::builder("u1").role(role).scopes(scopes.iter().copied()).build()
     }
 
-    fn context() -> AuthContext {
+    /// Extensions as an adapter leaves them for an anonymous request.
+    fn after_adapter() -> http::Extensions {
         let config = authgate::AuthConfig::oidc("https://idp.example.com/")
             .audience("api")
             .realm("api")
             .build()
             .unwrap();
-        authgate::Authenticator::new(config).context()
+        let mut extensions = http::Extensions::new();
+        let auth = authgate::Authenticator::new(config);
+        authgate::__private::insert_authentication(&mut extensions, &auth, None);
+        extensions
     }
 
     #[test]
     fn no_adapter_is_a_server_error() {
         let extensions = http::Extensions::new();
         let err = required::<User, _>(&extensions).unwrap_err();
-        assert_eq!((err.status(), err.code()), (500, "auth_layer_missing"));
+        assert_eq!((err.status(), err.code()), (StatusCode::INTERNAL_SERVER_ERROR, "auth_layer_missing"));
         assert!(err.to_string().contains("AuthLayer"));
         assert_eq!(optional::<User, _>(&extensions).unwrap_err(), err);
         let guard = guarded::<User, _>(&extensions, Requirement::Authenticated).unwrap_err();
@@ -123,29 +132,27 @@ mod tests {
 
     #[test]
     fn adapter_without_user_is_unauthorized() {
-        let mut extensions = http::Extensions::new();
-        extensions.insert(context());
+        let mut extensions = after_adapter();
         let err = required::<User, _>(&extensions).unwrap_err();
-        assert_eq!((err.status(), err.code()), (401, "missing_token"));
+        assert_eq!((err.status(), err.code()), (StatusCode::UNAUTHORIZED, "missing_token"));
         assert_eq!(
-            err.rejection().www_authenticate.as_deref(),
+            err.www_authenticate(),
             Some(r#"Bearer realm="api""#)
         );
         assert_eq!(optional::<User, _>(&extensions), Ok(None));
         let guard = guarded::<User, _>(&extensions, Requirement::AnyRole(&["admin"]));
-        assert_eq!(guard.unwrap_err().status(), 401);
+        assert_eq!(guard.unwrap_err().status(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]
     fn guard_checks_role_and_scope() {
-        let mut extensions = http::Extensions::new();
-        extensions.insert(context());
+        let mut extensions = after_adapter();
         extensions.insert(user("support", &["openid"]));
         let role = guarded::<User, _>(&extensions, Requirement::AnyRole(&["admin"])).unwrap_err();
-        assert_eq!((role.status(), role.code()), (403, "insufficient_role"));
+        assert_eq!((role.status(), role.code()), (StatusCode::FORBIDDEN, "insufficient_role"));
         let scope = guarded::<User, _>(&extensions, Requirement::Scopes(&["goauthentik.io/api"]))
             .unwrap_err();
-        assert_eq!((scope.status(), scope.code()), (403, "insufficient_scope"));
+        assert_eq!((scope.status(), scope.code()), (StatusCode::FORBIDDEN, "insufficient_scope"));
         let ok = guarded::<User, _>(&extensions, Requirement::AnyRole(&["admin", "support"]));
         assert_eq!(ok.unwrap().role, "support");
     }

@@ -1,7 +1,5 @@
 //! The actix-web front (feature `actix`): a `Scope` with the flow's endpoints.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
 use serde::Serialize;
 
@@ -81,17 +79,5 @@ where
     if !request.query_string().is_empty() {
         flow_request = flow_request.query(request.query_string());
     }
-    let response = flow.handle(endpoint, flow_request).await;
-    let status = StatusCode::from_u16(response.status().as_u16())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut out = HttpResponse::build(status);
-    for (name, value) in response.headers() {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
-        ) {
-            out.append_header((name, value));
-        }
-    }
-    out.body(response.into_body())
+    authgate::__private::actix::response(flow.handle(endpoint, flow_request).await)
 }

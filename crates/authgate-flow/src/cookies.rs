@@ -128,7 +128,7 @@ pub(crate) fn is_cookie_safe(value: &str) -> bool {
 
 /// The first non-empty value of cookie `name` in the request's `Cookie` headers.
 pub(crate) fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    authgate::request::cookie_value(headers, name).and_then(|v| std::str::from_utf8(v).ok())
+    authgate::__private::cookie_value(headers, name).and_then(|v| std::str::from_utf8(v).ok())
 }
 
 #[cfg(test)]

@@ -1,24 +1,29 @@
 //! Why a flow request was refused, and the response it becomes.
 //!
-//! Every failure is a [`FlowError`] with a status and a stable machine code; the axum
-//! and actix-web fronts answer with the same response, built by
-//! [`FlowError::to_response`]: JSON `{"error": code, "message": ...}` by default, or
-//! a small HTML page for the browser-facing `GET /login` and `GET /callback` when the
-//! request accepts `text/html`. Messages never contain a token or a code.
+//! Every failure is a [`FlowError`] with a status and a stable machine code, and
+//! becomes the core's [`Rejection`] ([`FlowError::rejection`]): the same JSON body
+//! `{"error": code, "message": ..., "details"?: ...}`, `Cache-Control: no-store` and
+//! `Retry-After` as every other refusal in authgate. The browser-facing `GET /login`
+//! and `GET /callback` answer a request that accepts `text/html` with a small HTML page
+//! instead of the JSON body (same status and headers). Messages never contain a token
+//! or a code.
 //!
 //! ```
 //! use authgate_flow::FlowError;
+//! use http::StatusCode;
 //!
 //! let err = FlowError::InvalidState;
-//! assert_eq!(err.status(), 400);
+//! assert_eq!(err.status(), StatusCode::BAD_REQUEST);
 //! assert_eq!(err.code(), "invalid_state");
 //! let response = err.to_response(false);
-//! assert_eq!(response.status(), 400);
+//! assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 //! assert!(response.body().contains(r#""error":"invalid_state""#));
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use authgate::Rejection;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use crate::provider::TokenEndpointError;
@@ -131,21 +136,25 @@ pub enum FlowError {
 impl FlowError {
     /// The HTTP status.
     #[must_use]
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest { .. }
             | Self::StateMismatch
             | Self::InvalidState
             | Self::Provider { .. }
-            | Self::InvalidExchangeCode => 400,
-            Self::UnsupportedMediaType => 415,
-            Self::CrossSiteRequest => 403,
-            Self::NoRefreshToken | Self::RefreshRejected(_) => 401,
-            Self::ProviderUnavailable(_) | Self::Store(_) => 503,
-            Self::TokenEndpoint(err) if err.is_transient() => 503,
-            Self::TokenEndpoint(_) | Self::IdToken(_) | Self::MissingEndpoint { .. } => 502,
+            | Self::InvalidExchangeCode => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::CrossSiteRequest => StatusCode::FORBIDDEN,
+            Self::NoRefreshToken | Self::RefreshRejected(_) => StatusCode::UNAUTHORIZED,
+            Self::ProviderUnavailable(_) | Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TokenEndpoint(err) if err.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TokenEndpoint(_) | Self::IdToken(_) | Self::MissingEndpoint { .. } => {
+                StatusCode::BAD_GATEWAY
+            }
             Self::Session { error, .. } => error.status(),
-            Self::Random(_) | Self::Internal { .. } | Self::DiscoveryDisabled => 500,
+            Self::Random(_) | Self::Internal { .. } | Self::DiscoveryDisabled => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -174,50 +183,40 @@ impl FlowError {
         }
     }
 
-    /// The response, as JSON or (`html`) as a small page. It carries
-    /// `Cache-Control: no-store`; a 503 also `Retry-After`.
+    /// The refusal as the core's [`Rejection`]: a session error is exactly what the
+    /// core's layer answers (`WWW-Authenticate` included); a provider error carries its
+    /// OAuth `error` and `error_description` as details; a 503 carries `Retry-After`.
+    #[must_use]
+    pub fn rejection(&self) -> Rejection {
+        if let Self::Session { error, realm } = self {
+            return error.rejection(realm);
+        }
+        let mut rejection = Rejection::new(self.status(), self.code(), self.to_string());
+        if let Self::Provider { error, description } = self {
+            let mut details = serde_json::json!({ "providerError": error });
+            if let Some(description) = description {
+                details["providerErrorDescription"] = description.clone().into();
+            }
+            rejection = rejection.with_details(details);
+        }
+        if rejection.status() == StatusCode::SERVICE_UNAVAILABLE {
+            rejection = rejection.with_retry_after(RETRY_AFTER);
+        }
+        rejection
+    }
+
+    /// The response: the [`rejection`](Self::rejection), with (`html`) a small page
+    /// as its body instead of the JSON.
     #[must_use]
     pub fn to_response(&self, html: bool) -> Response<String> {
-        if let Self::Session { error, realm } = self {
-            // Exactly what the core's layer answers (WWW-Authenticate included).
-            let mut response: Response<String> =
-                authgate::layer::rejection_response(&error.rejection(realm));
-            no_store(&mut response);
-            return response;
-        }
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut response = if html {
-            let mut r = Response::new(self.html_page());
-            r.headers_mut().insert(
+        let mut response: Response<String> = self.rejection().into_response();
+        if html && !matches!(self, Self::Session { .. }) {
+            *response.body_mut() = self.html_page();
+            response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            r
-        } else {
-            let mut body = serde_json::json!({
-                "error": self.code(),
-                "message": self.to_string(),
-            });
-            if let Self::Provider { error, description } = self {
-                body["providerError"] = error.clone().into();
-                if let Some(description) = description {
-                    body["providerErrorDescription"] = description.clone().into();
-                }
-            }
-            let mut r = Response::new(body.to_string());
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            r
-        };
-        *response.status_mut() = status;
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
-        no_store(&mut response);
         response
     }
 
@@ -242,6 +241,10 @@ impl FlowError {
     }
 }
 
+/// When to retry after a 503 of the flow (the provider or the store is down).
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Marks a response `Cache-Control: no-store` (every flow response is).
 pub(crate) fn no_store(response: &mut Response<String>) {
     response
         .headers_mut()
@@ -291,13 +294,15 @@ mod tests {
                 "store_unavailable",
             ),
             (
-                FlowError::TokenEndpoint(TokenEndpointError::Status { status: 502 }),
+                FlowError::TokenEndpoint(TokenEndpointError::Status {
+                    status: StatusCode::BAD_GATEWAY,
+                }),
                 503,
                 "provider_unavailable",
             ),
             (
                 FlowError::TokenEndpoint(TokenEndpointError::Refused {
-                    status: 400,
+                    status: StatusCode::BAD_REQUEST,
                     error: "invalid_grant".into(),
                     description: None,
                 }),
@@ -319,7 +324,7 @@ mod tests {
             ),
         ];
         for (err, status, code) in cases {
-            assert_eq!(err.status(), status, "{err:?}");
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
             assert_eq!(err.code(), code, "{err:?}");
             let response = err.to_response(false);
             assert_eq!(response.status().as_u16(), status);
@@ -354,7 +359,7 @@ mod tests {
         assert!(response.body().contains("provider_error"));
         let json = err.to_response(false);
         let body: serde_json::Value = serde_json::from_str(json.body()).unwrap();
-        assert_eq!(body["providerError"], "access_denied");
+        assert_eq!(body["details"]["providerError"], "access_denied");
     }
 
     #[test]

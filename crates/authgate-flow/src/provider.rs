@@ -62,7 +62,7 @@ pub enum TokenEndpointError {
     #[error("the provider refused the grant: {error}")]
     Refused {
         /// The HTTP status.
-        status: u16,
+        status: http::StatusCode,
         /// The OAuth `error` code (only visible ASCII, at most 64 bytes).
         error: String,
         /// The `error_description`, if any (shortened, control characters removed).
@@ -72,7 +72,7 @@ pub enum TokenEndpointError {
     #[error("the token endpoint answered with status {status}")]
     Status {
         /// The HTTP status.
-        status: u16,
+        status: http::StatusCode,
     },
     /// The answer was not a valid token response.
     #[error("the token endpoint's answer is not a valid token response")]
@@ -98,9 +98,11 @@ impl TokenEndpointError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable(_) => true,
-            Self::Status { status } => *status >= 500 || *status == 429,
+            Self::Status { status } => status.is_server_error() || *status == http::StatusCode::TOO_MANY_REQUESTS,
             Self::Refused { status, error, .. } => {
-                *status >= 500 || *status == 429 || error == "temporarily_unavailable"
+                status.is_server_error()
+                    || *status == http::StatusCode::TOO_MANY_REQUESTS
+                    || error == "temporarily_unavailable"
             }
             _ => false,
         }
@@ -212,7 +214,7 @@ impl TokenClient {
             .send()
             .await
             .map_err(TokenEndpointError::Unreachable)?;
-        let status = response.status().as_u16();
+        let status = response.status();
         let limit = self.config.inner.max_response_bytes;
         if response
             .content_length()
@@ -231,14 +233,14 @@ impl TokenClient {
             }
             body.extend_from_slice(&chunk);
         }
-        if !(200..300).contains(&status) {
+        if !status.is_success() {
             return Err(match serde_json::from_slice::<ErrorResponse>(&body) {
                 Ok(err) => TokenEndpointError::Refused {
                     status,
                     error: sanitize(&err.error, 64),
                     description: err.error_description.map(|d| sanitize(&d, 200)),
                 },
-                Err(_) if status >= 500 => TokenEndpointError::Status { status },
+                Err(_) if status.is_server_error() => TokenEndpointError::Status { status },
                 Err(_) => TokenEndpointError::Refused {
                     status,
                     error: String::from("unknown_error"),
@@ -404,7 +406,7 @@ mod tests {
     #[test]
     fn transient_failures_are_told_apart_from_refusals() {
         let refused = |status: u16, error: &str| TokenEndpointError::Refused {
-            status,
+            status: http::StatusCode::from_u16(status).unwrap(),
             error: error.to_owned(),
             description: None,
         };
@@ -413,7 +415,12 @@ mod tests {
         assert!(refused(429, "slow_down").is_transient());
         assert!(refused(503, "temporarily_unavailable").is_transient());
         assert!(refused(400, "temporarily_unavailable").is_transient());
-        assert!(TokenEndpointError::Status { status: 502 }.is_transient());
+        assert!(
+            TokenEndpointError::Status {
+                status: http::StatusCode::BAD_GATEWAY
+            }
+            .is_transient()
+        );
         assert!(!TokenEndpointError::Unusable { reason: "x" }.is_transient());
     }
 

@@ -337,8 +337,8 @@ async fn provider_errors_are_reported_and_use_up_the_state() {
     assert_eq!(denied.status, 400);
     let body = denied.json();
     assert_eq!(body["error"], "provider_error");
-    assert_eq!(body["providerError"], "access_denied");
-    assert_eq!(body["providerErrorDescription"], "User cancelled");
+    assert_eq!(body["details"]["providerError"], "access_denied");
+    assert_eq!(body["details"]["providerErrorDescription"], "User cancelled");
     // The state cannot be used afterwards.
     browser.set_cookie("app_auth_login", &state, "/auth/callback");
     let late = browser
@@ -638,7 +638,7 @@ async fn session_without_cookie_is_401_with_www_authenticate() {
     let mut browser = Browser::new(flow.router());
     let session = browser.get("/auth/session").await;
     assert_eq!(session.status, 401);
-    assert_eq!(session.json()["code"], "missing_token");
+    assert_eq!(session.json()["error"], "missing_token");
     assert!(session.headers.contains_key("www-authenticate"));
     // Wrong methods are not routed.
     assert_eq!(browser.post("/auth/session").await.status, 405);

@@ -224,7 +224,7 @@ impl Macro {
         // A user type given by name must be one a guard can check: say so at the type.
         let user_check = args.user.as_ref().map(|user| {
             quote_spanned! {user.span()=>
-                const _: fn() = ::authgate_extract::__private::assert_auth_user::<#user>;
+                const _: fn() = ::authgate_extract::__private::assert_guard_user::<#user>;
             }
         });
         let user = args

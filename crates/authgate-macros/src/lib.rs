@@ -33,7 +33,7 @@
 //! After the roles or scopes, as string literals:
 //!
 //! - `user = path::To::Type`: the user type your claims mapper makes (default
-//!   `authgate_extract::User`); it must implement `authgate_extract::AuthUser`.
+//!   `authgate_extract::User`); it must implement `authgate_extract::GuardUser`.
 //! - `framework = "axum"` or `framework = "actix"`: optional. The generated code is the
 //!   same for both; naming one checks at compile time that `authgate-extract` has that
 //!   framework's feature, with an error that says which feature to enable.
@@ -108,7 +108,7 @@ pub fn require_any_role(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// arguments as [`macro@require_role`].
 ///
 /// ```
-/// use authgate_extract::{AuthUser, Token, require_scope};
+/// use authgate_extract::{AccessToken, Auth, GuardUser, require_scope};
 /// use axum::{Router, routing::get};
 ///
 /// /// A user type of your own (made by your claims mapper).
@@ -117,7 +117,7 @@ pub fn require_any_role(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     scopes: Vec<String>,
 /// }
 ///
-/// impl AuthUser for Member {
+/// impl GuardUser for Member {
 ///     fn has_role(&self, _role: &str) -> bool {
 ///         false
 ///     }
@@ -128,7 +128,7 @@ pub fn require_any_role(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// // Calls Authentik's API with the user's token.
 /// #[require_scope("goauthentik.io/api", user = Member)]
-/// async fn authentik_groups(token: Token) -> String {
+/// async fn authentik_groups(Auth(token): Auth<AccessToken>) -> String {
 ///     format!("{} bytes of token", token.as_str().len())
 /// }
 ///

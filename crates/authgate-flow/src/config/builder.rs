@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authgate::ConfigError;
-use authgate::config::parse_http_url;
+use authgate::__private::parse_http_url;
 use url::Url;
 
 use super::{AUTHENTIK_API_SCOPE, ClientAuth, DEFAULT_SCOPES, FlowConfig, FlowConfigError, Inner};

@@ -162,7 +162,7 @@ where
                 );
                 let html = endpoint.is_navigation() && accepts_html(&request.headers);
                 let mut response = err.to_response(html);
-                if endpoint == Endpoint::Refresh && err.status() == 401 {
+                if endpoint == Endpoint::Refresh && err.status() == http::StatusCode::UNAUTHORIZED {
                     // The refresh token is gone or refused: the session is over.
                     for cookie in self.inner.cookies.clear_session() {
                         append_cookie(&mut response, &cookie);

@@ -182,7 +182,7 @@ where
         let auth = &self.inner.auth;
         let session_error = |error| FlowError::Session {
             error,
-            realm: auth.context().realm().into(),
+            realm: auth.config().realm().into(),
         };
         match auth.authenticate("GET", &req.headers).await {
             Ok(Some(authenticated)) => {
@@ -235,7 +235,7 @@ where
     /// Refuses a cross-site `POST` when the CSRF protection is on.
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), FlowError> {
         if !self.inner.config.inner.csrf
-            || authgate::request::origin_is_trusted(headers, &self.inner.trusted_origins)
+            || authgate::__private::origin_is_trusted(headers, &self.inner.trusted_origins)
         {
             Ok(())
         } else {
