@@ -1,5 +1,5 @@
 //! One contract, two frameworks: every route × credential case is sent to
-//! `axum-service` and to `actix-service` (configured identically, against the same
+//! `example-axum` and to `example-actix` (configured identically, against the same
 //! test issuer), and both must give the expected status with identical headers and
 //! bodies.
 
@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use authgate_e2e::{ActixService, AxumService};
 use authgate_testkit::TestIssuer;
+use example_contract::ServiceConfig;
 use serde_json::Value;
-use service_contract::ServiceConfig;
 
 const FRONTEND: &str = "https://app.example.com";
 

@@ -1,6 +1,6 @@
 //! The browser login flow end to end against a real, certified OpenID provider
-//! (Node's `oidc-provider`, Authentik-shaped), through `axum-service` and
-//! `actix-service`, configured with exactly the `AUTHENTIK_*` variables a real
+//! (Node's `oidc-provider`, Authentik-shaped), through `example-axum` and
+//! `example-actix`, configured with exactly the `AUTHENTIK_*` variables a real
 //! Authentik deployment uses. Every endpoint comes from discovery.
 
 use std::net::TcpListener;
@@ -8,8 +8,8 @@ use std::net::TcpListener;
 use authgate_e2e::browser::{Browser, Page};
 use authgate_e2e::provider::{CLIENT_BASIC, CLIENT_POST, CLIENT_SECRET, OidcProvider, SLUG};
 use authgate_e2e::{ActixService, AxumService};
+use example_contract::ServiceConfig;
 use serde_json::{Value, json};
-use service_contract::ServiceConfig;
 
 const FRONTEND: &str = "http://frontend.test";
 

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 
 use authgate::AuthLayer;
 use authgate_extract::actix::AuthMiddleware;
-use service_contract::ServiceConfig;
+use example_contract::ServiceConfig;
 
 pub mod browser;
 pub mod provider;
@@ -19,7 +19,7 @@ pub struct AxumService {
 }
 
 impl AxumService {
-    /// Starts `axum-service` with `config`, once its keys are loaded.
+    /// Starts `example-axum` with `config`, once its keys are loaded.
     ///
     /// # Panics
     ///
@@ -29,7 +29,7 @@ impl AxumService {
         Self::start_on(listener, config).await
     }
 
-    /// Starts `axum-service` on a port bound beforehand (so its URL can be part of
+    /// Starts `example-axum` on a port bound beforehand (so its URL can be part of
     /// its own configuration).
     ///
     /// # Panics
@@ -51,7 +51,7 @@ impl AxumService {
             .flow(layer.authenticator())
             .await
             .expect("the login flow is configured");
-        let app = axum_service::router(config, layer, flow);
+        let app = example_axum::router(config, layer, flow);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -79,7 +79,7 @@ pub struct ActixService {
 }
 
 impl ActixService {
-    /// Starts `actix-service` with `config`, once its keys are loaded.
+    /// Starts `example-actix` with `config`, once its keys are loaded.
     ///
     /// # Panics
     ///
@@ -89,7 +89,7 @@ impl ActixService {
         Self::start_on(listener, config).await
     }
 
-    /// Starts `actix-service` on a port bound beforehand.
+    /// Starts `example-actix` on a port bound beforehand.
     ///
     /// # Panics
     ///
@@ -111,7 +111,7 @@ impl ActixService {
             system.block_on(async move {
                 let config = actix_web::web::Data::new(config);
                 let server = actix_web::HttpServer::new(move || {
-                    actix_web::App::new().configure(actix_service::configure(
+                    actix_web::App::new().configure(example_actix::configure(
                         config.clone(),
                         auth.clone(),
                         flow.clone(),

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use authgate::AuthLayer;
 use authgate_testkit::TestIssuer;
-use service_contract::ServiceConfig;
+use example_contract::ServiceConfig;
 
 mod load;
 
@@ -336,7 +336,7 @@ async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
         })?;
     let base = format!("http://{}", listener.local_addr()?);
     let flow = config.flow(layer.authenticator()).await?;
-    let app = axum_service::router(config, layer, flow);
+    let app = example_axum::router(config, layer, flow);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -349,7 +349,7 @@ async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let cases = cases();
     println!("authgate demo");
     println!("  issuer  {} (embedded test issuer)", issuer.issuer());
-    println!("  service {base} (examples/axum-service, protected by authgate)");
+    println!("  service {base} (examples/axum, protected by authgate)");
     println!("  roles   {ROLE_MAP}; trusted frontend {FRONTEND}");
     println!();
     if mode == Mode::SelfTest {
@@ -428,7 +428,7 @@ async fn real_authentik(mode: Mode) -> ExitCode {
     println!("  service {base}");
     println!("Get an access token from Authentik, then:");
     println!("  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/api/me");
-    let app = match axum_service::app(config).await {
+    let app = match example_axum::app(config).await {
         Ok(app) => app,
         Err(err) => {
             eprintln!("demo: {err}");

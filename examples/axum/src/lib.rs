@@ -1,12 +1,12 @@
-//! The example contract ([`service_contract`]) on axum: the tower
+//! The example contract ([`example_contract`]) on axum: the tower
 //! [`AuthLayer`] authenticates, the extractors and attribute guards
 //! of `authgate-extract` authorise.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = service_contract::ServiceConfig::from_env()?;
+//! let config = example_contract::ServiceConfig::from_env()?;
 //! let listener = tokio::net::TcpListener::bind(config.addr()).await?;
-//! axum::serve(listener, axum_service::app(config).await?).await?;
+//! axum::serve(listener, example_axum::app(config).await?).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use service_contract::{Reply, ServiceConfig, ServiceConfigError};
+use example_contract::{Reply, ServiceConfig, ServiceConfigError};
 
 type Config = Arc<ServiceConfig>;
 
@@ -32,25 +32,25 @@ fn reply(reply: Reply) -> Response {
 }
 
 async fn health() -> Response {
-    reply(service_contract::health())
+    reply(example_contract::health())
 }
 
 async fn me(Auth(user): Auth<User>) -> Response {
-    reply(service_contract::me(&user))
+    reply(example_contract::me(&user))
 }
 
 #[require_role("admin")]
 async fn admin(Auth(user): Auth<User>) -> Response {
-    reply(service_contract::admin(&user))
+    reply(example_contract::admin(&user))
 }
 
 #[require_any_role("admin", "support")]
 async fn support(Auth(user): Auth<User>) -> Response {
-    reply(service_contract::support(&user))
+    reply(example_contract::support(&user))
 }
 
 async fn create_item(Auth(user): Auth<User>, body: Bytes) -> Response {
-    reply(service_contract::create_item(&user, &body))
+    reply(example_contract::create_item(&user, &body))
 }
 
 #[require_scope("goauthentik.io/api")]

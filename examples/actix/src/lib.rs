@@ -1,4 +1,4 @@
-//! The example contract ([`service_contract`]) on actix-web: the
+//! The example contract ([`example_contract`]) on actix-web: the
 //! [`AuthMiddleware`] authenticates (actix-web does not run tower layers), the
 //! extractors and attribute guards of `authgate-extract` authorise.
 //!
@@ -7,13 +7,13 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use authgate_extract::actix::AuthMiddleware;
 //!
-//! let config = service_contract::ServiceConfig::from_env()?;
+//! let config = example_contract::ServiceConfig::from_env()?;
 //! let auth = AuthMiddleware::new(config.auth().clone());
 //! let flow = config.flow(auth.authenticator()).await?;
 //! let addr = config.addr();
 //! let config = actix_web::web::Data::new(config);
 //! actix_web::HttpServer::new(move || {
-//!     actix_web::App::new().configure(actix_service::configure(
+//!     actix_web::App::new().configure(example_actix::configure(
 //!         config.clone(),
 //!         auth.clone(),
 //!         flow.clone(),
@@ -32,7 +32,7 @@ use actix_web::{HttpResponse, Responder};
 use authgate_extract::actix::AuthMiddleware;
 use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
 use authgate_flow::Flow;
-use service_contract::{Reply, ServiceConfig};
+use example_contract::{Reply, ServiceConfig};
 
 fn reply(reply: Reply) -> HttpResponse {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -40,25 +40,25 @@ fn reply(reply: Reply) -> HttpResponse {
 }
 
 async fn health() -> impl Responder {
-    reply(service_contract::health())
+    reply(example_contract::health())
 }
 
 async fn me(Auth(user): Auth<User>) -> impl Responder {
-    reply(service_contract::me(&user))
+    reply(example_contract::me(&user))
 }
 
 #[require_role("admin", framework = "actix")]
 async fn admin(Auth(user): Auth<User>) -> impl Responder {
-    reply(service_contract::admin(&user))
+    reply(example_contract::admin(&user))
 }
 
 #[require_any_role("admin", "support", framework = "actix")]
 async fn support(Auth(user): Auth<User>) -> impl Responder {
-    reply(service_contract::support(&user))
+    reply(example_contract::support(&user))
 }
 
 async fn create_item(Auth(user): Auth<User>, body: Bytes) -> impl Responder {
-    reply(service_contract::create_item(&user, &body))
+    reply(example_contract::create_item(&user, &body))
 }
 
 #[require_scope("goauthentik.io/api", framework = "actix")]

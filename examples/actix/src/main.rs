@@ -1,4 +1,4 @@
-//! `actix-service`: reads the `AUTHENTIK_*` variables and `PORT` (default 3000) and
+//! `example-actix`: reads the `AUTHENTIK_*` variables and `PORT` (default 3000) and
 //! serves the example contract on `127.0.0.1:$PORT`.
 
 use std::process::ExitCode;
@@ -7,10 +7,10 @@ use authgate_extract::actix::AuthMiddleware;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let config = match service_contract::ServiceConfig::from_env() {
+    let config = match example_contract::ServiceConfig::from_env() {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("actix-service: {err}");
+            eprintln!("example-actix: {err}");
             return ExitCode::from(2);
         }
     };
@@ -18,14 +18,14 @@ async fn main() -> ExitCode {
     let flow = match config.flow(auth.authenticator()).await {
         Ok(flow) => flow,
         Err(err) => {
-            eprintln!("actix-service: {err}");
+            eprintln!("example-actix: {err}");
             return ExitCode::FAILURE;
         }
     };
     let addr = config.addr();
     let config = actix_web::web::Data::new(config);
     let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new().configure(actix_service::configure(
+        actix_web::App::new().configure(example_actix::configure(
             config.clone(),
             auth.clone(),
             flow.clone(),
@@ -36,17 +36,17 @@ async fn main() -> ExitCode {
     let server = match server {
         Ok(server) => server,
         Err(err) => {
-            eprintln!("actix-service: cannot listen on {addr}: {err}");
+            eprintln!("example-actix: cannot listen on {addr}: {err}");
             return ExitCode::FAILURE;
         }
     };
     for addr in server.addrs() {
-        println!("actix-service listening on http://{addr}");
+        println!("example-actix listening on http://{addr}");
     }
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("actix-service: {err}");
+            eprintln!("example-actix: {err}");
             ExitCode::FAILURE
         }
     }

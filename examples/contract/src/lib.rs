@@ -1,6 +1,6 @@
 //! The contract of the example services, written once.
 //!
-//! `axum-service` and `actix-service` expose the same routes with the same answers;
+//! `example-axum` and `example-actix` expose the same routes with the same answers;
 //! everything but the framework glue lives here, so the two cannot drift apart:
 //!
 //! | route | who | answer |
@@ -17,7 +17,7 @@
 //! set (for several instances behind a load balancer).
 //!
 //! ```
-//! use service_contract::{Reply, create_item};
+//! use example_contract::{Reply, create_item};
 //! # let user: authgate::User = serde_json::from_value(serde_json::json!({
 //! #     "sub": "u1", "email": null, "name": null, "organizationId": "org",
 //! #     "role": "user", "groups": [], "scopes": []
