@@ -232,7 +232,7 @@ async fn axum_and_actix_services_answer_identically() {
         assert_eq!(a.status, case.expect, "axum: {case:?}: {:?}", a.body);
         assert_eq!(a, b, "axum and actix differ on {}", case.name);
         if a.status >= 400 {
-            assert!(a.body["code"].is_string(), "{}: a stable code", case.name);
+            assert!(a.body["error"].is_string(), "{}: a stable code", case.name);
         }
         if a.status == 401 {
             assert!(
@@ -343,7 +343,7 @@ async fn an_upstream_403_is_reported_with_the_scope_hint() {
             .unwrap();
         assert_eq!(res.status(), 403);
         let body: Value = res.json().await.unwrap();
-        assert_eq!(body["code"], "upstream_forbidden");
+        assert_eq!(body["error"], "upstream_forbidden");
         assert!(
             body["message"]
                 .as_str()

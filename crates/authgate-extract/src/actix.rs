@@ -82,7 +82,7 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
-use authgate::__private::{actix::response, insert_authentication};
+use authgate::__private::{actix::response as response_of, insert_authentication};
 use authgate::{AuthOptions, GuardUser, HeaderSource, Rejection, Requirement, User};
 use pin_project_lite::pin_project;
 
@@ -93,6 +93,14 @@ pub use crate::layer::{
 use crate::extract::{Auth, Guard, GuardSpec};
 use crate::layer::GuardLayer;
 use crate::lookup::{self, RequestExtensions};
+
+/// An `http` 1.x response as actix-web's `HttpResponse` (actix-web 4 uses `http` 0.2
+/// types): status, every header, body. The conversion every authgate response goes
+/// through on actix-web, for your own framework-neutral responses too.
+#[must_use]
+pub fn http_response(response: http::Response<String>) -> actix_web::HttpResponse {
+    response_of(response)
+}
 
 impl RequestExtensions for actix_web::dev::Extensions {
     const MISSING_LAYER: &'static str =
@@ -283,7 +291,7 @@ where
                     let realm = options.authenticator().config().realm();
                     let rejection = error.rejection(realm).into_response();
                     Ok(request
-                        .into_response(response(rejection))
+                        .into_response(response_of(rejection))
                         .map_into_right_body())
                 }
             }
@@ -349,7 +357,7 @@ where
             Err(rejection) => State::Rejected {
                 response: Some(
                     request
-                        .into_response(response(rejection.into_response()))
+                        .into_response(response_of(rejection.into_response()))
                         .map_into_right_body(),
                 ),
             },

@@ -267,7 +267,10 @@ mod tests {
     }
 
     fn user(role: &str, scopes: &[&str]) -> User {
-        User::builder("u1").role(role).scopes(scopes.iter().copied()).build()
+        User::builder("u1")
+            .role(role)
+            .scopes(scopes.iter().copied())
+            .build()
     }
 
     fn request(user: Option<User>) -> Request<String> {

@@ -103,7 +103,10 @@ mod tests {
     use authgate::User;
 
     fn user(role: &str, scopes: &[&str]) -> User {
-        User::builder("u1").role(role).scopes(scopes.iter().copied()).build()
+        User::builder("u1")
+            .role(role)
+            .scopes(scopes.iter().copied())
+            .build()
     }
 
     /// Extensions as an adapter leaves them for an anonymous request.
@@ -123,7 +126,10 @@ mod tests {
     fn no_adapter_is_a_server_error() {
         let extensions = http::Extensions::new();
         let err = required::<User, _>(&extensions).unwrap_err();
-        assert_eq!((err.status(), err.code()), (StatusCode::INTERNAL_SERVER_ERROR, "auth_layer_missing"));
+        assert_eq!(
+            (err.status(), err.code()),
+            (StatusCode::INTERNAL_SERVER_ERROR, "auth_layer_missing")
+        );
         assert!(err.to_string().contains("AuthLayer"));
         assert_eq!(optional::<User, _>(&extensions).unwrap_err(), err);
         let guard = guarded::<User, _>(&extensions, Requirement::Authenticated).unwrap_err();
@@ -132,13 +138,13 @@ mod tests {
 
     #[test]
     fn adapter_without_user_is_unauthorized() {
-        let mut extensions = after_adapter();
+        let extensions = after_adapter();
         let err = required::<User, _>(&extensions).unwrap_err();
-        assert_eq!((err.status(), err.code()), (StatusCode::UNAUTHORIZED, "missing_token"));
         assert_eq!(
-            err.www_authenticate(),
-            Some(r#"Bearer realm="api""#)
+            (err.status(), err.code()),
+            (StatusCode::UNAUTHORIZED, "missing_token")
         );
+        assert_eq!(err.www_authenticate(), Some(r#"Bearer realm="api""#));
         assert_eq!(optional::<User, _>(&extensions), Ok(None));
         let guard = guarded::<User, _>(&extensions, Requirement::AnyRole(&["admin"]));
         assert_eq!(guard.unwrap_err().status(), StatusCode::UNAUTHORIZED);
@@ -149,10 +155,16 @@ mod tests {
         let mut extensions = after_adapter();
         extensions.insert(user("support", &["openid"]));
         let role = guarded::<User, _>(&extensions, Requirement::AnyRole(&["admin"])).unwrap_err();
-        assert_eq!((role.status(), role.code()), (StatusCode::FORBIDDEN, "insufficient_role"));
+        assert_eq!(
+            (role.status(), role.code()),
+            (StatusCode::FORBIDDEN, "insufficient_role")
+        );
         let scope = guarded::<User, _>(&extensions, Requirement::Scopes(&["goauthentik.io/api"]))
             .unwrap_err();
-        assert_eq!((scope.status(), scope.code()), (StatusCode::FORBIDDEN, "insufficient_scope"));
+        assert_eq!(
+            (scope.status(), scope.code()),
+            (StatusCode::FORBIDDEN, "insufficient_scope")
+        );
         let ok = guarded::<User, _>(&extensions, Requirement::AnyRole(&["admin", "support"]));
         assert_eq!(ok.unwrap().role, "support");
     }

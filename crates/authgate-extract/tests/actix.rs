@@ -9,7 +9,7 @@ use authgate::{AccessToken, Authenticator, User};
 use authgate_extract::actix::{
     AuthMiddleware, require_any_role, require_authenticated, require_role, require_scope,
 };
-use authgate_extract::{Auth, Guard, Token};
+use authgate_extract::{Auth, Guard};
 use common::{Admins, AuthentikApi, Staff, TestResult, admin, api_user, code, setup, support};
 
 struct Reply {
@@ -68,7 +68,7 @@ async fn maybe(user: Option<Auth<User>>) -> String {
 }
 
 fn optional(auth: &Authenticator) -> AuthMiddleware {
-    AuthMiddleware::from_authenticator(auth.clone()).optional()
+    AuthMiddleware::new(authgate::AuthOptions::from_authenticator(auth.clone()).optional())
 }
 
 #[actix_web::test]
@@ -97,11 +97,13 @@ async fn required_middleware_refuses_anonymous_and_inserts_the_user_and_token() 
                     let extensions = req.extensions();
                     let user = extensions.get::<User>().map(|u| u.sub.clone());
                     let token = extensions.get::<AccessToken>().map(|t| t.as_str().len());
-                    let context = extensions.get::<authgate::AuthContext>().is_some();
+                    let context = extensions
+                        .get::<authgate::__private::AuthMarker>()
+                        .is_some();
                     format!("{user:?} {} {context}", token.is_some())
                 }),
             )
-            .wrap(AuthMiddleware::from_authenticator(auth.clone())),
+            .wrap(AuthMiddleware::new(auth.clone())),
     )
     .await;
     let reply = send(
@@ -168,7 +170,8 @@ async fn token_extractor_gives_the_raw_token() -> TestResult {
         App::new()
             .route(
                 "/token",
-                web::get().to(|token: Token| async move { token.as_str().to_owned() }),
+                web::get()
+                    .to(|Auth(token): Auth<AccessToken>| async move { token.as_str().to_owned() }),
             )
             .wrap(optional(&auth)),
     )
@@ -340,15 +343,12 @@ async fn guard_middleware_without_the_auth_middleware_is_a_500() {
 
 #[actix_web::test]
 async fn rejection_is_a_responder_too() {
-    use authgate_extract::AuthRejection;
-    let app =
-        test::init_service(App::new().route(
-            "/refuse",
-            web::get().to(|| async {
-                AuthRejection::from(authgate::AuthError::Expired.rejection("api"))
-            }),
-        ))
-        .await;
+    use authgate_extract::Rejection;
+    let app = test::init_service(App::new().route(
+        "/refuse",
+        web::get().to(|| async { Rejection::from(authgate::AuthError::Expired.rejection("api")) }),
+    ))
+    .await;
     let reply = send(&app, req("GET", "/refuse", None, "").to_request()).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.code(), "token_expired");

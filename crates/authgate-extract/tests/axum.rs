@@ -4,7 +4,7 @@ mod common;
 
 use authgate::{AuthLayer, Authenticator, User};
 use authgate_extract::{
-    Auth, Guard, Token, require_any_role, require_authenticated, require_role, require_scope,
+    AccessToken, Auth, Guard, require_any_role, require_authenticated, require_role, require_scope,
 };
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -64,7 +64,7 @@ async fn maybe(user: Option<Auth<User>>) -> String {
 }
 
 fn optional(auth: &Authenticator) -> AuthLayer {
-    AuthLayer::from_authenticator(auth.clone()).optional()
+    AuthLayer::new(authgate::AuthOptions::from_authenticator(auth.clone()).optional())
 }
 
 #[tokio::test]
@@ -124,11 +124,11 @@ async fn token_extractor_gives_the_raw_token() -> TestResult {
     let app = Router::new()
         .route(
             "/token",
-            get(|Token(token): Token| async move { token.as_str().to_owned() }),
+            get(|Auth(token): Auth<AccessToken>| async move { token.as_str().to_owned() }),
         )
         .route(
             "/debug",
-            get(|token: Token| async move { format!("{token:?}") }),
+            get(|Auth(token): Auth<AccessToken>| async move { format!("{token:?}") }),
         )
         .layer(optional(&auth));
     let token = admin(&issuer);
@@ -294,7 +294,7 @@ async fn route_layer_without_an_auth_layer_is_a_500() {
 
 #[tokio::test]
 async fn custom_user_types_work_with_extractors_and_layers() -> TestResult {
-    use authgate::guard::AuthUser;
+    use authgate::GuardUser;
     use authgate::{Claims, MapError};
 
     #[derive(Clone, Debug)]
@@ -302,7 +302,7 @@ async fn custom_user_types_work_with_extractors_and_layers() -> TestResult {
         id: String,
         tier: String,
     }
-    impl AuthUser for Customer {
+    impl GuardUser for Customer {
         fn has_role(&self, role: &str) -> bool {
             self.tier == role
         }
@@ -323,7 +323,7 @@ async fn custom_user_types_work_with_extractors_and_layers() -> TestResult {
     let app = Router::new()
         .route("/gold", get(|Auth(c): Auth<Customer>| async move { c.id }))
         .route_layer(require_role("gold").for_user::<Customer>())
-        .layer(AuthLayer::from_authenticator(custom));
+        .layer(AuthLayer::new(custom));
 
     let gold = issuer.token().sub("c1").claim("tier", "gold").sign();
     let reply = get_(&app, "/gold", Some(&gold)).await;

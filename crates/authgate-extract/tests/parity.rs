@@ -183,8 +183,8 @@ fn cookie(auth: &Authenticator, token: &str) -> String {
 #[actix_web::test]
 async fn token_finding_verification_and_csrf_answer_alike() -> TestResult {
     let (issuer, auth) = setup().await?;
-    let axum = axum_app(AuthLayer::from_authenticator(auth.clone()));
-    let actix = actix_app!(AuthMiddleware::from_authenticator(auth.clone()));
+    let axum = axum_app(AuthLayer::new(auth.clone()));
+    let actix = actix_app!(AuthMiddleware::new(auth.clone()));
 
     let good = support(&issuer);
     let expired = issuer.token().sub("old").expired().sign();
@@ -239,8 +239,12 @@ async fn token_finding_verification_and_csrf_answer_alike() -> TestResult {
 #[actix_web::test]
 async fn extractors_and_guards_answer_alike_in_optional_mode() -> TestResult {
     let (issuer, auth) = setup().await?;
-    let axum = axum_app(AuthLayer::from_authenticator(auth.clone()).optional());
-    let actix = actix_app!(AuthMiddleware::from_authenticator(auth.clone()).optional());
+    let axum = axum_app(AuthLayer::new(
+        authgate::AuthOptions::from_authenticator(auth.clone()).optional(),
+    ));
+    let actix = actix_app!(AuthMiddleware::new(
+        authgate::AuthOptions::from_authenticator(auth.clone()).optional()
+    ));
 
     let (ada, sam) = (admin(&issuer), support(&issuer));
     let requests = vec![
@@ -277,8 +281,8 @@ async fn keys_unavailable_answers_503_with_retry_after_alike() -> TestResult {
         .build()?;
     let auth = Authenticator::new(config);
     assert!(auth.refresh_keys().await.is_err());
-    let axum = axum_app(AuthLayer::from_authenticator(auth.clone()));
-    let actix = actix_app!(AuthMiddleware::from_authenticator(auth.clone()));
+    let axum = axum_app(AuthLayer::new(auth.clone()));
+    let actix = actix_app!(AuthMiddleware::new(auth.clone()));
 
     let token = issuer.token().sign();
     let seen = assert_same!(

@@ -98,7 +98,9 @@ impl TokenEndpointError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable(_) => true,
-            Self::Status { status } => status.is_server_error() || *status == http::StatusCode::TOO_MANY_REQUESTS,
+            Self::Status { status } => {
+                status.is_server_error() || *status == http::StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Refused { status, error, .. } => {
                 status.is_server_error()
                     || *status == http::StatusCode::TOO_MANY_REQUESTS

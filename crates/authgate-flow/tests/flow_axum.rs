@@ -338,7 +338,10 @@ async fn provider_errors_are_reported_and_use_up_the_state() {
     let body = denied.json();
     assert_eq!(body["error"], "provider_error");
     assert_eq!(body["details"]["providerError"], "access_denied");
-    assert_eq!(body["details"]["providerErrorDescription"], "User cancelled");
+    assert_eq!(
+        body["details"]["providerErrorDescription"],
+        "User cancelled"
+    );
     // The state cannot be used afterwards.
     browser.set_cookie("app_auth_login", &state, "/auth/callback");
     let late = browser

@@ -72,7 +72,9 @@ async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
             .route("/groups", web::get().to(groups))
             .service(route_macro_outside)
             .service(route_macro_inside)
-            .wrap(AuthMiddleware::from_authenticator(auth).optional()),
+            .wrap(AuthMiddleware::new(
+                authgate::AuthOptions::from_authenticator(auth).optional(),
+            )),
     )
     .await;
 
@@ -112,11 +114,9 @@ async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
 async fn the_guard_runs_before_the_json_body() -> TestResult {
     let (issuer, auth) = setup().await?;
     let t = tokens(&issuer);
-    let app = test::init_service(
-        App::new()
-            .route("/items", web::post().to(create))
-            .wrap(AuthMiddleware::from_authenticator(auth).optional()),
-    )
+    let app = test::init_service(App::new().route("/items", web::post().to(create)).wrap(
+        AuthMiddleware::new(authgate::AuthOptions::from_authenticator(auth).optional()),
+    ))
     .await;
     let bad = "{definitely not json";
 

@@ -3,7 +3,7 @@
 mod common;
 
 use authgate::AuthLayer;
-use authgate::guard::AuthUser;
+use authgate::GuardUser;
 use authgate_extract::{Auth, User, require_any_role, require_role, require_scope};
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -51,7 +51,7 @@ struct Member {
     rank: String,
 }
 
-impl AuthUser for Member {
+impl GuardUser for Member {
     fn has_role(&self, role: &str) -> bool {
         self.rank == role
     }
@@ -99,7 +99,9 @@ async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
         .route("/tickets", get(handlers::tickets))
         .route("/groups", get(handlers::groups))
         .route("/both", get(handlers::both_scopes))
-        .layer(AuthLayer::from_authenticator(auth).optional());
+        .layer(AuthLayer::new(
+            authgate::AuthOptions::from_authenticator(auth).optional(),
+        ));
 
     let cases: &[(&str, &str, Option<&str>, &str, StatusCode)] = &[
         ("POST", "/items", Some(&t.admin), "{}", StatusCode::OK),
@@ -137,7 +139,9 @@ async fn the_guard_runs_before_the_json_body() -> TestResult {
     let t = tokens(&issuer);
     let app = Router::new()
         .route("/items", post(handlers::create))
-        .layer(AuthLayer::from_authenticator(auth).optional());
+        .layer(AuthLayer::new(
+            authgate::AuthOptions::from_authenticator(auth).optional(),
+        ));
     let bad = "{definitely not json";
 
     let (status, text) = send(&app, "POST", "/items", Some(&t.support), bad).await;
@@ -177,7 +181,7 @@ async fn a_custom_user_type_is_checked() -> TestResult {
     members.refresh_keys().await?;
     let app = Router::new()
         .route("/bridge", get(bridge))
-        .layer(AuthLayer::from_authenticator(members));
+        .layer(AuthLayer::new(members));
     let captain = issuer.token().sub("kirk").claim("rank", "captain").sign();
     let crew = issuer.token().sub("ensign").sign();
     assert_eq!(

@@ -128,16 +128,23 @@ impl Rejection {
         self.retry_after
     }
 
-    /// The JSON body: `{"error": code, "message": text}` and `"details"` when present.
+    /// The JSON body as a value: `{"error": code, "message": text}` and `"details"`
+    /// when present.
     #[must_use]
-    pub fn body(&self) -> String {
+    pub fn to_json(&self) -> Value {
         let mut body = serde_json::Map::new();
         body.insert("error".into(), Value::from(self.code));
         body.insert("message".into(), Value::from(self.message.as_str()));
         if let Some(details) = &self.details {
             body.insert("details".into(), details.clone());
         }
-        Value::Object(body).to_string()
+        Value::Object(body)
+    }
+
+    /// The JSON body as text (see [`to_json`](Self::to_json)).
+    #[must_use]
+    pub fn body(&self) -> String {
+        self.to_json().to_string()
     }
 
     /// The response headers, in order: `content-type`, `cache-control`, and

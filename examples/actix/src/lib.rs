@@ -26,17 +26,15 @@
 //! # }
 //! ```
 
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpResponse, Responder};
-use authgate_extract::actix::AuthMiddleware;
-use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
+use authgate_extract::actix::{AuthMiddleware, http_response};
+use authgate_extract::{AccessToken, Auth, User, require_any_role, require_role, require_scope};
 use authgate_flow::Flow;
 use example_contract::{Reply, ServiceConfig};
 
 fn reply(reply: Reply) -> HttpResponse {
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).json(reply.body)
+    http_response(reply.into_response())
 }
 
 async fn health() -> impl Responder {
@@ -62,7 +60,7 @@ async fn create_item(Auth(user): Auth<User>, body: Bytes) -> impl Responder {
 }
 
 #[require_scope("goauthentik.io/api", framework = "actix")]
-async fn webauthn(config: Data<ServiceConfig>, Token(token): Token) -> impl Responder {
+async fn webauthn(config: Data<ServiceConfig>, Auth(token): Auth<AccessToken>) -> impl Responder {
     reply(config.webauthn(&token).await)
 }
 

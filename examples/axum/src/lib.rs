@@ -14,11 +14,10 @@
 use std::sync::Arc;
 
 use authgate::AuthLayer;
-use authgate_extract::{Auth, Token, User, require_any_role, require_role, require_scope};
+use authgate_extract::{AccessToken, Auth, User, require_any_role, require_role, require_scope};
 use authgate_flow::Flow;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,8 +26,7 @@ use example_contract::{Reply, ServiceConfig, ServiceConfigError};
 type Config = Arc<ServiceConfig>;
 
 fn reply(reply: Reply) -> Response {
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(reply.body)).into_response()
+    (reply.status, Json(reply.body)).into_response()
 }
 
 async fn health() -> Response {
@@ -54,7 +52,7 @@ async fn create_item(Auth(user): Auth<User>, body: Bytes) -> Response {
 }
 
 #[require_scope("goauthentik.io/api")]
-async fn webauthn(State(config): State<Config>, Token(token): Token) -> Response {
+async fn webauthn(State(config): State<Config>, Auth(token): Auth<AccessToken>) -> Response {
     reply(config.webauthn(&token).await)
 }
 

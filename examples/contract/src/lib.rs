@@ -18,20 +18,18 @@
 //!
 //! ```
 //! use example_contract::{Reply, create_item};
-//! # let user: authgate::User = serde_json::from_value(serde_json::json!({
-//! #     "sub": "u1", "email": null, "name": null, "organizationId": "org",
-//! #     "role": "user", "groups": [], "scopes": []
-//! # })).unwrap();
+//! # let user = authgate::User::builder("u1").organization_id("org").build();
 //! let created = create_item(&user, br#"{"name": "pen"}"#);
-//! assert_eq!(created.status, 201);
+//! assert_eq!(created.status, http::StatusCode::CREATED);
 //! assert_eq!(created.body["owner"], "u1");
-//! assert_eq!(create_item(&user, b"{").status, 400);
+//! assert_eq!(create_item(&user, b"{").status, http::StatusCode::BAD_REQUEST);
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use authgate::{AccessToken, AuthConfig, Authenticator, ConfigError, User};
+use authgate::{AccessToken, AuthConfig, Authenticator, ConfigError, Rejection, User};
 use authgate_flow::{Flow, FlowConfig, FlowConfigError};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 /// The scope an access token needs before Authentik's own API accepts it.
@@ -41,26 +39,41 @@ pub const AUTHENTIK_API_SCOPE: &str = "goauthentik.io/api";
 pub const SCOPE_HINT: &str = "the login must request the scope goauthentik.io/api \
      (add it to the scopes of the authorization request)";
 
-/// An answer: status and JSON body, the same for both frameworks.
+/// An answer: status and JSON body, the same for both frameworks. Errors have the
+/// body of every refusal in authgate (a [`Rejection`]'s `{"error", "message"}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     /// The HTTP status.
-    pub status: u16,
+    pub status: StatusCode,
     /// The JSON body.
     pub body: Value,
 }
 
 impl Reply {
-    fn new(status: u16, body: Value) -> Self {
+    fn new(status: StatusCode, body: Value) -> Self {
         Self { status, body }
     }
 
-    fn error(status: u16, code: &str, message: impl Into<String>) -> Self {
-        let error = if status == 403 { "forbidden" } else { code };
-        Self::new(
-            status,
-            json!({ "error": error, "code": code, "message": message.into() }),
-        )
+    fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::from(Rejection::new(status, code, message))
+    }
+
+    /// The answer as an `http` response with a JSON body.
+    #[must_use]
+    pub fn into_response(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.body.to_string());
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+impl From<Rejection> for Reply {
+    fn from(rejection: Rejection) -> Self {
+        Self::new(rejection.status(), rejection.to_json())
     }
 }
 
@@ -203,30 +216,34 @@ impl ServiceConfig {
             Ok(response) => response,
             Err(_) => {
                 return Reply::error(
-                    502,
+                    StatusCode::BAD_GATEWAY,
                     "upstream_unreachable",
                     "Authentik could not be reached",
                 );
             }
         };
-        let status = response.status().as_u16();
-        if status == 403 || status == 401 {
+        let status = response.status();
+        if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
             return Reply::error(
-                403,
+                StatusCode::FORBIDDEN,
                 "upstream_forbidden",
                 format!("Authentik refused the access token ({status}): {SCOPE_HINT}"),
             );
         }
-        if !(200..300).contains(&status) {
+        if !status.is_success() {
             return Reply::error(
-                502,
+                StatusCode::BAD_GATEWAY,
                 "upstream_error",
                 format!("Authentik answered {status}"),
             );
         }
         match response.json::<Value>().await {
-            Ok(body) => Reply::new(200, body),
-            Err(_) => Reply::error(502, "upstream_error", "Authentik's answer is not JSON"),
+            Ok(body) => Reply::new(StatusCode::OK, body),
+            Err(_) => Reply::error(
+                StatusCode::BAD_GATEWAY,
+                "upstream_error",
+                "Authentik's answer is not JSON",
+            ),
         }
     }
 }
@@ -234,14 +251,14 @@ impl ServiceConfig {
 /// `GET /healthz`.
 #[must_use]
 pub fn health() -> Reply {
-    Reply::new(200, json!({ "status": "ok" }))
+    Reply::new(StatusCode::OK, json!({ "status": "ok" }))
 }
 
 /// `GET /api/me`: the mapped user.
 #[must_use]
 pub fn me(user: &User) -> Reply {
     Reply::new(
-        200,
+        StatusCode::OK,
         serde_json::to_value(user).unwrap_or_else(|_| json!({ "sub": user.sub })),
     )
 }
@@ -250,7 +267,7 @@ pub fn me(user: &User) -> Reply {
 #[must_use]
 pub fn admin(user: &User) -> Reply {
     Reply::new(
-        200,
+        StatusCode::OK,
         json!({ "area": "admin", "sub": user.sub, "role": user.role }),
     )
 }
@@ -259,7 +276,7 @@ pub fn admin(user: &User) -> Reply {
 #[must_use]
 pub fn support(user: &User) -> Reply {
     Reply::new(
-        200,
+        StatusCode::OK,
         json!({ "area": "support", "sub": user.sub, "role": user.role }),
     )
 }
@@ -273,16 +290,20 @@ pub fn create_item(user: &User, body: &[u8]) -> Reply {
     }
     match serde_json::from_slice::<NewItem>(body) {
         Ok(item) if !item.name.trim().is_empty() => Reply::new(
-            201,
+            StatusCode::CREATED,
             json!({
                 "name": item.name.trim(),
                 "owner": user.sub,
                 "organizationId": user.organization_id,
             }),
         ),
-        Ok(_) => Reply::error(400, "invalid_item", "name must not be empty"),
+        Ok(_) => Reply::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_item",
+            "name must not be empty",
+        ),
         Err(_) => Reply::error(
-            400,
+            StatusCode::BAD_REQUEST,
             "invalid_item",
             "expected a JSON object {\"name\": string}",
         ),

@@ -1,7 +1,7 @@
 //! Set-up shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-use authgate::guard::Requirement;
+use authgate::Requirement;
 use authgate::{AuthConfig, Authenticator, RoleMap};
 use authgate_extract::GuardSpec;
 use authgate_testkit::TestIssuer;
@@ -64,5 +64,5 @@ pub fn api_user(issuer: &TestIssuer) -> String {
 /// The `code` of a JSON error body.
 pub fn code(body: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
-    value["code"].as_str().expect("a code").to_owned()
+    value["error"].as_str().expect("a code").to_owned()
 }

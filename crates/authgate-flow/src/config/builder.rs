@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authgate::ConfigError;
 use authgate::__private::parse_http_url;
+use authgate::ConfigError;
 use url::Url;
 
 use super::{AUTHENTIK_API_SCOPE, ClientAuth, DEFAULT_SCOPES, FlowConfig, FlowConfigError, Inner};

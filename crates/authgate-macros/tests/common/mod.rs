@@ -39,5 +39,5 @@ pub fn tokens(issuer: &TestIssuer) -> Tokens {
 /// The `code` of a JSON error body.
 pub fn code(body: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
-    value["code"].as_str().expect("a code").to_owned()
+    value["error"].as_str().expect("a code").to_owned()
 }

@@ -3,7 +3,7 @@
 //! handlers.
 
 use authgate_extract::{
-    Auth, AuthUser, Token, User, require_any_role, require_role, require_scope,
+    Auth, GuardUser, AccessToken, User, require_any_role, require_role, require_scope,
 };
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,7 +27,7 @@ pub mod handlers {
 
     /// Calls the provider's API.
     #[require_scope("goauthentik.io/api", "openid")]
-    pub async fn groups(token: Token) -> String {
+    pub async fn groups(Auth(token): Auth<AccessToken>) -> String {
         token.as_str().len().to_string()
     }
 }
@@ -35,7 +35,7 @@ pub mod handlers {
 #[derive(Clone)]
 struct Member;
 
-impl AuthUser for Member {
+impl GuardUser for Member {
     fn has_role(&self, role: &str) -> bool {
         role == "captain"
     }
