@@ -112,7 +112,7 @@ impl RequestExtensions for actix_web::dev::Extensions {
 }
 
 /// actix-web's header map (`http` 0.2 types) as the core's [`HeaderSource`], for
-/// calling [`Authenticator::authenticate`] from your own actix code.
+/// calling [`AuthOptions::authenticate`] from your own actix code.
 #[derive(Debug, Clone, Copy)]
 pub struct ActixHeaders<'a>(&'a HeaderMap);
 

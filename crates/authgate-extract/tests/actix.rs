@@ -343,10 +343,9 @@ async fn guard_middleware_without_the_auth_middleware_is_a_500() {
 
 #[actix_web::test]
 async fn rejection_is_a_responder_too() {
-    use authgate_extract::Rejection;
     let app = test::init_service(App::new().route(
         "/refuse",
-        web::get().to(|| async { Rejection::from(authgate::AuthError::Expired.rejection("api")) }),
+        web::get().to(|| async { authgate::AuthError::Expired.rejection("api") }),
     ))
     .await;
     let reply = send(&app, req("GET", "/refuse", None, "").to_request()).await;
