@@ -1,30 +1,4 @@
 //! The [`Authenticator`]: the one place a request's token is found, checked and mapped.
-//!
-//! It orchestrates the other parts: it finds the token ([`request`](crate::request)),
-//! answers repeated tokens from the verified-token cache, runs the pure check
-//! ([`verify`](crate::verify)) against the current key set, refetches keys once
-//! (shared, rate-limited) for an unknown `kid`, and maps the claims to a user. The
-//! tower layer, the axum extractors, the actix-web middleware and the login flow all
-//! call it, so the rules are written once.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use authgate::{AuthConfig, Authenticator};
-//! use authgate_testkit::TestIssuer;
-//!
-//! let issuer = TestIssuer::start().await?;
-//! let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?;
-//! let auth = Authenticator::new(config);
-//! auth.refresh_keys().await?;
-//!
-//! let token = issuer.token().sub("alice").groups(["staff"]).sign();
-//! let user = auth.verify(&token).await?;
-//! assert_eq!(user.sub, "alice");
-//! assert_eq!(user.role, "user");
-//! # Ok(())
-//! # }
-//! ```
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -42,7 +16,35 @@ use crate::verify::{Failure, Rules, verify};
 
 /// Verifies tokens against the provider's keys and maps them to users of type `U`.
 ///
-/// Cheap to clone (an `Arc` inside). See the [module docs](self).
+/// Cheap to clone (an `Arc` inside).
+///
+/// The [`Authenticator`]: the one place a request's token is found, checked and mapped.
+///
+/// It orchestrates the other parts: it finds the token (cookie first, then `Authorization: Bearer`),
+/// answers repeated tokens from the verified-token cache, runs the pure token check
+/// against the current key set, refetches keys once
+/// (shared, rate-limited) for an unknown `kid`, and maps the claims to a user. The
+/// tower layer, the axum extractors, the actix-web middleware and the login flow all
+/// call it, so the rules are written once.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use authgate::{AuthConfig, Authenticator};
+/// use authgate_testkit::TestIssuer;
+///
+/// let issuer = TestIssuer::start().await?;
+/// let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?;
+/// let auth = Authenticator::new(config);
+/// auth.refresh_keys().await?;
+///
+/// let token = issuer.token().sub("alice").groups(["staff"]).sign();
+/// let user = auth.verify(&token).await?;
+/// assert_eq!(user.sub, "alice");
+/// assert_eq!(user.role, "user");
+/// # Ok(())
+/// # }
+/// ```
 pub struct Authenticator<U = User> {
     inner: Arc<Inner<U>>,
 }

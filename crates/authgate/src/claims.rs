@@ -1,34 +1,36 @@
 //! Verified claims, the default [`User`], and how to bring your own user type.
-//!
-//! A [`ClaimsMapper`] turns the verified [`Claims`] into the user type a service wants.
-//! A closure is one:
-//!
-//! ```
-//! use authgate::{AuthConfig, Authenticator, Claims, MapError};
-//!
-//! #[derive(Clone, Debug)]
-//! struct Customer {
-//!     id: String,
-//!     tenant: String,
-//! }
-//!
-//! let config = AuthConfig::oidc("https://idp.example.com/").audience("api").build()?;
-//! let auth = Authenticator::with_mapper(config, |claims: &Claims| {
-//!     let tenant = claims.str("tenant").ok_or_else(|| MapError::new("no tenant"))?;
-//!     Ok(Customer { id: claims.sub().to_owned(), tenant: tenant.to_owned() })
-//! });
-//! # let _ = auth;
-//! # Ok::<(), authgate::ConfigError>(())
-//! ```
-//!
-//! The default mapper gives a [`User`](crate::User) the way the Authentik guide does
-//! (see [`DefaultMapper`](crate::DefaultMapper)).
 
 use serde_json::{Map, Value};
 
 use crate::error::MapError;
 
 /// The claims of a token whose signature, issuer, audience and lifetime were verified.
+///
+/// Verified claims, the default [`User`](crate::User), and how to bring your own user type.
+///
+/// A [`ClaimsMapper`] turns the verified [`Claims`] into the user type a service wants.
+/// A closure is one:
+///
+/// ```
+/// use authgate::{AuthConfig, Authenticator, Claims, MapError};
+///
+/// #[derive(Clone, Debug)]
+/// struct Customer {
+///     id: String,
+///     tenant: String,
+/// }
+///
+/// let config = AuthConfig::oidc("https://idp.example.com/").audience("api").build()?;
+/// let auth = Authenticator::with_mapper(config, |claims: &Claims| {
+///     let tenant = claims.str("tenant").ok_or_else(|| MapError::new("no tenant"))?;
+///     Ok(Customer { id: claims.sub().to_owned(), tenant: tenant.to_owned() })
+/// });
+/// # let _ = auth;
+/// # Ok::<(), authgate::ConfigError>(())
+/// ```
+///
+/// The default mapper gives a [`User`](crate::User) the way the Authentik guide does
+/// (see [`DefaultMapper`](crate::DefaultMapper)).
 #[derive(Debug, Clone)]
 pub struct Claims {
     map: Map<String, Value>,

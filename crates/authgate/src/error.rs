@@ -1,24 +1,6 @@
 //! Errors: why a request was refused ([`AuthError`]), why a key set could not be
 //! fetched ([`FetchError`]), why a claims mapper refused a token ([`MapError`]), and
 //! why a configuration is wrong ([`ConfigError`]).
-//!
-//! Every refusal becomes one [`Rejection`](crate::Rejection): a status, a stable
-//! machine code, and the headers and JSON body that the tower layer, the axum
-//! extractors, the actix-web middleware and the login flow all answer with.
-//!
-//! ```
-//! use authgate::AuthError;
-//! use http::StatusCode;
-//!
-//! let err = AuthError::Expired;
-//! assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
-//! assert_eq!(err.code(), "token_expired");
-//! let rejection = err.rejection("api");
-//! assert_eq!(
-//!     rejection.www_authenticate(),
-//!     Some(r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#)
-//! );
-//! ```
 
 use std::time::Duration;
 
@@ -30,6 +12,28 @@ use crate::rejection::{Rejection, bearer_challenge};
 ///
 /// Use [`status`](Self::status) and [`code`](Self::code) for a response, or
 /// [`rejection`](Self::rejection) for the whole response the layer would send.
+///
+/// Errors: why a request was refused ([`AuthError`]), why a key set could not be
+/// fetched ([`FetchError`]), why a claims mapper refused a token ([`MapError`]), and
+/// why a configuration is wrong ([`ConfigError`]).
+///
+/// Every refusal becomes one [`Rejection`](crate::Rejection): a status, a stable
+/// machine code, and the headers and JSON body that the tower layer, the axum
+/// extractors, the actix-web middleware and the login flow all answer with.
+///
+/// ```
+/// use authgate::AuthError;
+/// use http::StatusCode;
+///
+/// let err = AuthError::Expired;
+/// assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(err.code(), "token_expired");
+/// let rejection = err.rejection("api");
+/// assert_eq!(
+///     rejection.www_authenticate(),
+///     Some(r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#)
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {

@@ -1,20 +1,4 @@
 //! Role and scope checks, shared by every framework adapter.
-//!
-//! An adapter finds the user (or none) and asks a [`Requirement`] whether it may pass;
-//! the answer is a [`GuardError`] with one response for every framework: 401 for an
-//! anonymous request, 403 for an authenticated user without the role, and 403 with
-//! `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` for a missing scope.
-//!
-//! ```
-//! use authgate::{GuardError, Requirement, User};
-//! use http::StatusCode;
-//!
-//! let admin_only = Requirement::Role("admin");
-//! let user = User::builder("u1").role("support").scopes(["openid"]).build();
-//! let err = admin_only.check(Some(&user)).unwrap_err();
-//! assert_eq!(err.status(), StatusCode::FORBIDDEN);
-//! assert!(matches!(admin_only.check::<User>(None), Err(GuardError::Unauthenticated)));
-//! ```
 
 use http::StatusCode;
 
@@ -43,6 +27,24 @@ impl GuardUser for User {
 }
 
 /// What a guarded route requires.
+///
+/// Role and scope checks, shared by every framework adapter.
+///
+/// An adapter finds the user (or none) and asks a [`Requirement`] whether it may pass;
+/// the answer is a [`GuardError`] with one response for every framework: 401 for an
+/// anonymous request, 403 for an authenticated user without the role, and 403 with
+/// `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."` for a missing scope.
+///
+/// ```
+/// use authgate::{GuardError, Requirement, User};
+/// use http::StatusCode;
+///
+/// let admin_only = Requirement::Role("admin");
+/// let user = User::builder("u1").role("support").scopes(["openid"]).build();
+/// let err = admin_only.check(Some(&user)).unwrap_err();
+/// assert_eq!(err.status(), StatusCode::FORBIDDEN);
+/// assert!(matches!(admin_only.check::<User>(None), Err(GuardError::Unauthenticated)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {
     /// Any authenticated user.

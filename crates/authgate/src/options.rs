@@ -1,18 +1,6 @@
 //! [`AuthOptions`]: what an authentication adapter does with a request, shared by the
 //! tower [`AuthLayer`](crate::AuthLayer) and the actix-web `AuthMiddleware` of
 //! `authgate-extract`, so both are configured with the same builder.
-//!
-//! ```
-//! use authgate::{AuthConfig, AuthLayer, AuthMode, AuthOptions};
-//!
-//! let config = AuthConfig::oidc("https://idp.example.com/").audience("api").build()?;
-//! // Anonymous requests pass with no user; a bad token is still refused.
-//! let options = AuthOptions::new(config).optional();
-//! assert_eq!(options.mode(), AuthMode::Optional);
-//! let layer = AuthLayer::new(options);
-//! # let _ = layer;
-//! # Ok::<(), authgate::ConfigError>(())
-//! ```
 
 use crate::authenticator::{Authentication, Authenticator};
 use crate::config::AuthConfig;
@@ -30,10 +18,26 @@ pub enum AuthMode {
     Optional,
 }
 
-/// The authenticator an adapter runs and its [`AuthMode`]. See the [module docs](self).
+/// The authenticator an adapter runs and its [`AuthMode`].
 ///
 /// Every adapter takes `impl Into<AuthOptions<U>>`, so an [`AuthConfig`] (for the
 /// default [`User`]) or an [`Authenticator`] works wherever options do.
+///
+/// [`AuthOptions`]: what an authentication adapter does with a request, shared by the
+/// tower [`AuthLayer`](crate::AuthLayer) and the actix-web `AuthMiddleware` of
+/// `authgate-extract`, so both are configured with the same builder.
+///
+/// ```
+/// use authgate::{AuthConfig, AuthLayer, AuthMode, AuthOptions};
+///
+/// let config = AuthConfig::oidc("https://idp.example.com/").audience("api").build()?;
+/// // Anonymous requests pass with no user; a bad token is still refused.
+/// let options = AuthOptions::new(config).optional();
+/// assert_eq!(options.mode(), AuthMode::Optional);
+/// let layer = AuthLayer::new(options);
+/// # let _ = layer;
+/// # Ok::<(), authgate::ConfigError>(())
+/// ```
 pub struct AuthOptions<U = User> {
     authenticator: Authenticator<U>,
     mode: AuthMode,

@@ -1,39 +1,4 @@
 //! [`Rejection`]: the one response vocabulary of authgate.
-//!
-//! Every refusal in the project — a missing or bad token ([`AuthError`](crate::AuthError)),
-//! a guard ([`GuardError`](crate::GuardError)), a login-flow error — becomes a
-//! `Rejection`, and a `Rejection` becomes a response in exactly one way per framework:
-//!
-//! - status: an [`http::StatusCode`];
-//! - body: JSON `{"error": code, "message": text}`, plus `"details": {...}` when the
-//!   error has structured details;
-//! - headers: `Content-Type: application/json`, `Cache-Control: no-store`, and where
-//!   they apply `WWW-Authenticate` (RFC 6750) and `Retry-After` (whole seconds, at
-//!   least 1).
-//!
-//! [`into_response`](Rejection::into_response) gives an `http::Response` (tower, hyper,
-//! tonic); with the `axum` feature a `Rejection` is an axum `IntoResponse`, with the
-//! `actix` feature an actix-web `ResponseError` and `Responder`.
-//!
-//! ```
-//! use authgate::Rejection;
-//! use http::StatusCode;
-//! use std::time::Duration;
-//!
-//! let rejection = Rejection::new(StatusCode::SERVICE_UNAVAILABLE, "keys_unavailable", "try later")
-//!     .with_retry_after(Duration::from_millis(1500))
-//!     .with_details(serde_json::json!({"provider": "down"}));
-//! let response: http::Response<String> = rejection.into_response();
-//! assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-//! assert_eq!(response.headers()["retry-after"], "2");
-//! assert_eq!(response.headers()["cache-control"], "no-store");
-//! let body: serde_json::Value = serde_json::from_str(response.body())?;
-//! assert_eq!(
-//!     body,
-//!     serde_json::json!({"error": "keys_unavailable", "message": "try later", "details": {"provider": "down"}})
-//! );
-//! # Ok::<(), serde_json::Error>(())
-//! ```
 
 use std::fmt;
 use std::time::Duration;
@@ -42,8 +7,43 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde_json::Value;
 
 /// A refusal as data: status, machine code, message, optional details, and the
-/// `WWW-Authenticate` and `Retry-After` headers where they apply. See the
-/// [module docs](self).
+/// `WWW-Authenticate` and `Retry-After` headers where they apply: the one response
+/// vocabulary of authgate.
+///
+/// Every refusal in the project — a missing or bad token ([`AuthError`](crate::AuthError)),
+/// a guard ([`GuardError`](crate::GuardError)), a login-flow error — becomes a
+/// `Rejection`, and a `Rejection` becomes a response in exactly one way per framework:
+///
+/// - status: an [`http::StatusCode`];
+/// - body: JSON `{"error": code, "message": text}`, plus `"details": {...}` when the
+///   error has structured details;
+/// - headers: `Content-Type: application/json`, `Cache-Control: no-store`, and where
+///   they apply `WWW-Authenticate` (RFC 6750) and `Retry-After` (whole seconds, at
+///   least 1).
+///
+/// [`into_response`](Rejection::into_response) gives an `http::Response` (tower, hyper,
+/// tonic); with the `axum` feature a `Rejection` is an axum `IntoResponse`, with the
+/// `actix` feature an actix-web `ResponseError` and `Responder`.
+///
+/// ```
+/// use authgate::Rejection;
+/// use http::StatusCode;
+/// use std::time::Duration;
+///
+/// let rejection = Rejection::new(StatusCode::SERVICE_UNAVAILABLE, "keys_unavailable", "try later")
+///     .with_retry_after(Duration::from_millis(1500))
+///     .with_details(serde_json::json!({"provider": "down"}));
+/// let response: http::Response<String> = rejection.into_response();
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert_eq!(response.headers()["retry-after"], "2");
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// let body: serde_json::Value = serde_json::from_str(response.body())?;
+/// assert_eq!(
+///     body,
+///     serde_json::json!({"error": "keys_unavailable", "message": "try later", "details": {"provider": "down"}})
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     status: StatusCode,

@@ -1,18 +1,5 @@
 //! The default user: [`User`], how claims become one ([`DefaultMapper`]), the
 //! group → role table ([`RoleMap`]), and [`UserBuilder`] for tests and custom code.
-//!
-//! ```
-//! use authgate::User;
-//!
-//! let user = User::builder("u1")
-//!     .email("ada@example.com")
-//!     .role("admin")
-//!     .groups(["app-admins"])
-//!     .scopes(["openid"])
-//!     .build();
-//! assert_eq!(user.organization_id, "u1"); // falls back to `sub`
-//! assert!(user.has_role("admin") && user.has_scope("openid"));
-//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +10,22 @@ use crate::error::{ConfigError, MapError};
 ///
 /// Serialises with camelCase keys (`organizationId`), as the NestJS services it
 /// replaces did.
+///
+/// The default user: [`User`], how claims become one ([`DefaultMapper`]), the
+/// group → role table ([`RoleMap`]), and [`UserBuilder`] for tests and custom code.
+///
+/// ```
+/// use authgate::User;
+///
+/// let user = User::builder("u1")
+///     .email("ada@example.com")
+///     .role("admin")
+///     .groups(["app-admins"])
+///     .scopes(["openid"])
+///     .build();
+/// assert_eq!(user.organization_id, "u1"); // falls back to `sub`
+/// assert!(user.has_role("admin") && user.has_scope("openid"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]

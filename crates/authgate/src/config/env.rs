@@ -9,7 +9,7 @@ use crate::user::RoleMap;
 
 impl AuthConfig {
     /// Reads the Authentik preset from the process environment (see the
-    /// [module docs](self) for the variables).
+    /// [`AuthConfig`] docs for the variables).
     ///
     /// # Errors
     ///

@@ -1,37 +1,6 @@
 //! Configuration: where the keys come from, what a valid token looks like, and how
 //! the layer behaves.
 //!
-//! Build it in code with [`AuthConfig::authentik`] (the Authentik preset) or
-//! [`AuthConfig::oidc`] (any OpenID Connect provider), or read it from the
-//! environment with [`AuthConfig::from_env`].
-//!
-//! ```
-//! use authgate::{AuthConfig, RoleMap};
-//! use std::time::Duration;
-//!
-//! let config = AuthConfig::authentik("https://auth.example.com", "my-app", "my-client-id")
-//!     .internal_url("http://authentik-server:9000")
-//!     .role_map(RoleMap::parse("app-admins=admin,app-support=support")?)
-//!     .leeway(Duration::from_secs(30))
-//!     .trusted_origin("https://app.example.com")
-//!     .build()?;
-//! assert_eq!(config.issuer(), "https://auth.example.com/application/o/my-app/");
-//! # Ok::<(), authgate::ConfigError>(())
-//! ```
-//!
-//! The variables [`AuthConfig::from_env`] reads:
-//!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `AUTHENTIK_URL` | public base URL of Authentik (the issuer's origin) | required |
-//! | `AUTHENTIK_INTERNAL_URL` | base URL for server-to-server calls | the public URL |
-//! | `AUTHENTIK_APP_SLUG` | the application slug | required |
-//! | `AUTHENTIK_CLIENT_ID` | the client id: the expected audience | required |
-//! | `AUTH_COOKIE_NAME` | the cookie holding the access token | `app_auth` |
-//! | `AUTH_ROLE_MAP` | `group=role,group=role`; the first match wins | empty |
-//! | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (at most 300) | `60` |
-//! | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
-//!
 //! One job per file: `builder.rs` checks and builds, `env.rs` reads the environment,
 //! `origin.rs` moves URLs between the public and the internal origin.
 
@@ -55,8 +24,41 @@ pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 
 /// The verified configuration of an [`Authenticator`](crate::Authenticator).
 ///
-/// Built by [`AuthConfigBuilder::build`] or [`AuthConfig::from_env`]; see the
-/// [module docs](self).
+/// Built by [`AuthConfigBuilder::build`] or [`AuthConfig::from_env`].
+///
+/// Configuration: where the keys come from, what a valid token looks like, and how
+/// the layer behaves.
+///
+/// Build it in code with [`AuthConfig::authentik`] (the Authentik preset) or
+/// [`AuthConfig::oidc`] (any OpenID Connect provider), or read it from the
+/// environment with [`AuthConfig::from_env`].
+///
+/// ```
+/// use authgate::{AuthConfig, RoleMap};
+/// use std::time::Duration;
+///
+/// let config = AuthConfig::authentik("https://auth.example.com", "my-app", "my-client-id")
+///     .internal_url("http://authentik-server:9000")
+///     .role_map(RoleMap::parse("app-admins=admin,app-support=support")?)
+///     .leeway(Duration::from_secs(30))
+///     .trusted_origin("https://app.example.com")
+///     .build()?;
+/// assert_eq!(config.issuer(), "https://auth.example.com/application/o/my-app/");
+/// # Ok::<(), authgate::ConfigError>(())
+/// ```
+///
+/// The variables [`AuthConfig::from_env`] reads:
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `AUTHENTIK_URL` | public base URL of Authentik (the issuer's origin) | required |
+/// | `AUTHENTIK_INTERNAL_URL` | base URL for server-to-server calls | the public URL |
+/// | `AUTHENTIK_APP_SLUG` | the application slug | required |
+/// | `AUTHENTIK_CLIENT_ID` | the client id: the expected audience | required |
+/// | `AUTH_COOKIE_NAME` | the cookie holding the access token | `app_auth` |
+/// | `AUTH_ROLE_MAP` | `group=role,group=role`; the first match wins | empty |
+/// | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (at most 300) | `60` |
+/// | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub(crate) inner: Arc<ConfigInner>,

@@ -1,38 +1,4 @@
 //! The tower middleware: [`AuthLayer`], its [`AuthService`] and [`ResponseFuture`].
-//!
-//! Works with any tower service of `http::Request<B>`: axum, tonic, hyper. The user
-//! goes into the request extensions (with its [`AccessToken`](crate::AccessToken)); a
-//! refusal is answered by the layer with the core's [`Rejection`](crate::Rejection)
-//! (or your own response, see [`OnRejection`]) and never reaches the inner service.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use authgate::{AuthConfig, AuthLayer, User};
-//! use authgate_testkit::TestIssuer;
-//! use http::{Request, Response, StatusCode};
-//! use tower::{ServiceBuilder, ServiceExt};
-//!
-//! let issuer = TestIssuer::start().await?;
-//! let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?;
-//! let layer = AuthLayer::new(config);
-//! layer.authenticator().refresh_keys().await?;
-//!
-//! let service = ServiceBuilder::new().layer(layer).service_fn(|req: Request<String>| async move {
-//!     let user = req.extensions().get::<User>().expect("the layer put it there");
-//!     Ok::<_, std::convert::Infallible>(Response::new(format!("hello {}", user.sub)))
-//! });
-//!
-//! let token = issuer.token().sub("alice").sign();
-//! let request = Request::get("/").header("authorization", format!("Bearer {token}")).body(String::new())?;
-//! let response = service.clone().oneshot(request).await?;
-//! assert_eq!(response.into_body(), "hello alice");
-//!
-//! let anonymous = service.oneshot(Request::get("/").body(String::new())?).await?;
-//! assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-//! # Ok(())
-//! # }
-//! ```
 
 use http::Response;
 use tower_layer::Layer;
@@ -77,7 +43,43 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
     }
 }
 
-/// The tower layer that authenticates every request. See the [module docs](self).
+/// The tower layer that authenticates every request.
+///
+/// The tower middleware: [`AuthLayer`], its [`AuthService`] and [`ResponseFuture`].
+///
+/// Works with any tower service of `http::Request<B>`: axum, tonic, hyper. The user
+/// goes into the request extensions (with its [`AccessToken`](crate::AccessToken)); a
+/// refusal is answered by the layer with the core's [`Rejection`](crate::Rejection)
+/// (or your own response, see [`OnRejection`]) and never reaches the inner service.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use authgate::{AuthConfig, AuthLayer, User};
+/// use authgate_testkit::TestIssuer;
+/// use http::{Request, Response, StatusCode};
+/// use tower::{ServiceBuilder, ServiceExt};
+///
+/// let issuer = TestIssuer::start().await?;
+/// let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?;
+/// let layer = AuthLayer::new(config);
+/// layer.authenticator().refresh_keys().await?;
+///
+/// let service = ServiceBuilder::new().layer(layer).service_fn(|req: Request<String>| async move {
+///     let user = req.extensions().get::<User>().expect("the layer put it there");
+///     Ok::<_, std::convert::Infallible>(Response::new(format!("hello {}", user.sub)))
+/// });
+///
+/// let token = issuer.token().sub("alice").sign();
+/// let request = Request::get("/").header("authorization", format!("Bearer {token}")).body(String::new())?;
+/// let response = service.clone().oneshot(request).await?;
+/// assert_eq!(response.into_body(), "hello alice");
+///
+/// let anonymous = service.oneshot(Request::get("/").body(String::new())?).await?;
+/// assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+/// # Ok(())
+/// # }
+/// ```
 pub struct AuthLayer<U = User, R = DefaultRejection> {
     options: AuthOptions<U>,
     on_rejection: R,
