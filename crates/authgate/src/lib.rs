@@ -16,6 +16,8 @@
 //! Both are off by default; `authgate-extract` enables them with its own features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+mod actix;
 mod authenticator;
 mod cache;
 mod claims;

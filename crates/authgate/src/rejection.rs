@@ -229,11 +229,11 @@ impl axum_core::response::IntoResponse for Rejection {
 #[cfg(feature = "actix")]
 impl actix_web::ResponseError for Rejection {
     fn status_code(&self) -> actix_web::http::StatusCode {
-        crate::__private::actix::status(self.status)
+        crate::actix::status(self.status)
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
-        crate::__private::actix::response(self.clone().into_response())
+        crate::actix::response(self.clone().into_response())
     }
 }
 
@@ -242,7 +242,7 @@ impl actix_web::Responder for Rejection {
     type Body = actix_web::body::BoxBody;
 
     fn respond_to(self, _req: &actix_web::HttpRequest) -> actix_web::HttpResponse {
-        crate::__private::actix::response(self.into_response())
+        crate::actix::response(self.into_response())
     }
 }
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use authgate::AuthLayer;
 use authgate_testkit::TestIssuer;
 use example_contract::ServiceConfig;
+use reqwest::StatusCode;
 
 mod load;
 
@@ -41,7 +42,7 @@ struct Case {
     path: &'static str,
     body: Option<&'static str>,
     origin: Option<&'static str>,
-    expect: u16,
+    expect: StatusCode,
     why: &'static str,
 }
 
@@ -50,7 +51,7 @@ const fn case(
     credential: Credential,
     method: &'static str,
     path: &'static str,
-    expect: u16,
+    expect: StatusCode,
     why: &'static str,
 ) -> Case {
     Case {
@@ -78,24 +79,52 @@ fn cases() -> Vec<Case> {
         why,
     };
     vec![
-        case("anonymous", Anonymous, "GET", "/healthz", 200, "public"),
-        case("anonymous", Anonymous, "GET", "/api/me", 401, "no token"),
-        case("admin", Bearer, "GET", "/api/me", 200, "any user"),
+        case(
+            "anonymous",
+            Anonymous,
+            "GET",
+            "/healthz",
+            StatusCode::OK,
+            "public",
+        ),
+        case(
+            "anonymous",
+            Anonymous,
+            "GET",
+            "/api/me",
+            StatusCode::UNAUTHORIZED,
+            "no token",
+        ),
+        case(
+            "admin",
+            Bearer,
+            "GET",
+            "/api/me",
+            StatusCode::OK,
+            "any user",
+        ),
         case(
             "user",
             Cookie,
             "GET",
             "/api/me",
-            200,
+            StatusCode::OK,
             "the auth cookie works too",
         ),
-        case("admin", Bearer, "GET", "/api/admin", 200, "role admin"),
+        case(
+            "admin",
+            Bearer,
+            "GET",
+            "/api/admin",
+            StatusCode::OK,
+            "role admin",
+        ),
         case(
             "support",
             Bearer,
             "GET",
             "/api/admin",
-            403,
+            StatusCode::FORBIDDEN,
             "support is not admin",
         ),
         case(
@@ -103,7 +132,7 @@ fn cases() -> Vec<Case> {
             Cookie,
             "GET",
             "/api/admin",
-            403,
+            StatusCode::FORBIDDEN,
             "user is not admin",
         ),
         case(
@@ -111,7 +140,7 @@ fn cases() -> Vec<Case> {
             Cookie,
             "GET",
             "/api/support",
-            200,
+            StatusCode::OK,
             "admin or support",
         ),
         case(
@@ -119,22 +148,28 @@ fn cases() -> Vec<Case> {
             Bearer,
             "GET",
             "/api/support",
-            403,
+            StatusCode::FORBIDDEN,
             "user is neither",
         ),
-        item("user", Bearer, None, 201, "Bearer requests need no origin"),
+        item(
+            "user",
+            Bearer,
+            None,
+            StatusCode::CREATED,
+            "Bearer requests need no origin",
+        ),
         item(
             "user",
             Cookie,
             Some(FRONTEND),
-            201,
+            StatusCode::CREATED,
             "cookie from the trusted frontend",
         ),
         item(
             "user",
             Cookie,
             Some("https://evil.example"),
-            403,
+            StatusCode::FORBIDDEN,
             "cross-site cookie POST (CSRF)",
         ),
         case(
@@ -142,7 +177,7 @@ fn cases() -> Vec<Case> {
             Bearer,
             "GET",
             "/api/auth/webauthn",
-            200,
+            StatusCode::OK,
             "token has goauthentik.io/api",
         ),
         case(
@@ -150,7 +185,7 @@ fn cases() -> Vec<Case> {
             Bearer,
             "GET",
             "/api/auth/webauthn",
-            403,
+            StatusCode::FORBIDDEN,
             "login did not request goauthentik.io/api",
         ),
     ]
@@ -235,7 +270,7 @@ async fn send(
     case: &Case,
     tokens: &Tokens,
     cookie: &str,
-) -> Result<u16, reqwest::Error> {
+) -> Result<StatusCode, reqwest::Error> {
     let method =
         reqwest::Method::from_bytes(case.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut request = client.request(method, format!("{base}{}", case.path));
@@ -254,7 +289,7 @@ async fn send(
             .header("content-type", "application/json")
             .body(body);
     }
-    Ok(request.send().await?.status().as_u16())
+    Ok(request.send().await?.status())
 }
 
 const USAGE: &str = "usage: cargo run -p demo [-- --self-test | --load [REQUESTS]]";
@@ -360,7 +395,7 @@ async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let ok = got == case.expect;
             failures += usize::from(!ok);
             println!(
-                "{} {:<6} {:<22} {:<9} {:<7} -> {got} (expected {}: {})",
+                "{} {:<6} {:<22} {:<9} {:<7} -> {} (expected {}: {})",
                 if ok { "ok  " } else { "FAIL" },
                 case.method,
                 case.path,
@@ -370,7 +405,8 @@ async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     Credential::Bearer => "bearer",
                     Credential::Cookie => "cookie",
                 },
-                case.expect,
+                got.as_u16(),
+                case.expect.as_u16(),
                 case.why,
             );
         }
@@ -390,7 +426,7 @@ async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
     println!("export USER_TOKEN='{}'", tokens.user);
     println!();
     for case in &cases {
-        println!("# {} -> {} ({})", case.who, case.expect, case.why);
+        println!("# {} -> {} ({})", case.who, case.expect.as_u16(), case.why);
         println!("{}", curl_line(&base, case, &cookie));
     }
     println!();
