@@ -1,13 +1,5 @@
 #![doc = include_str!("../README.md")]
 //!
-//! # Vocabulary
-//!
-//! - [`AuthConfig`]: which issuer, audience and keys a valid token has.
-//! - [`Authenticator`]: finds a request's token, verifies it, maps its [`Claims`] to a user.
-//! - [`AuthLayer`] (tower; `AuthMiddleware` for actix-web) runs it per request, set up by [`AuthOptions`].
-//! - [`User`]: the default user; [`ClaimsMapper`] makes your own type, [`GuardUser`] lets guards check it.
-//! - [`Rejection`]: the one response for every refusal; [`AuthError`] and [`GuardError`] say why.
-//!
 //! # Features
 //!
 //! - `axum`: [`Rejection`] is an axum `IntoResponse`.
