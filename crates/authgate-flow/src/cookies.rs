@@ -9,7 +9,7 @@ use cookie::{Cookie, SameSite};
 const BROWSER_COOKIE_LIMIT: usize = 4096;
 
 /// The cookies the flow sets (see [`Flow::cookie_name`](crate::Flow::cookie_name) and
-/// the [configuration docs](crate::config#cookies)).
+/// the [configuration docs](crate::FlowConfig#cookies)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FlowCookie {

@@ -1,24 +1,4 @@
 //! Why a flow request was refused, and the response it becomes.
-//!
-//! Every failure is a [`FlowError`] with a status and a stable machine code, and
-//! becomes the core's [`Rejection`] ([`FlowError::rejection`]): the same JSON body
-//! `{"error": code, "message": ..., "details"?: ...}`, `Cache-Control: no-store` and
-//! `Retry-After` as every other refusal in authgate. The browser-facing `GET /login`
-//! and `GET /callback` answer a request that accepts `text/html` with a small HTML page
-//! instead of the JSON body (same status and headers). Messages never contain a token
-//! or a code.
-//!
-//! ```
-//! use authgate_flow::FlowError;
-//! use http::StatusCode;
-//!
-//! let err = FlowError::InvalidState;
-//! assert_eq!(err.status(), StatusCode::BAD_REQUEST);
-//! assert_eq!(err.code(), "invalid_state");
-//! let response = err.to_response(false);
-//! assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-//! assert!(response.body().contains(r#""error":"invalid_state""#));
-//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +31,28 @@ pub enum IdTokenError {
 }
 
 /// A refused flow request.
+///
+/// Why a flow request was refused, and the response it becomes.
+///
+/// Every failure is a [`FlowError`] with a status and a stable machine code, and
+/// becomes the core's [`Rejection`] ([`FlowError::rejection`]): the same JSON body
+/// `{"error": code, "message": ..., "details"?: ...}`, `Cache-Control: no-store` and
+/// `Retry-After` as every other refusal in authgate. The browser-facing `GET /login`
+/// and `GET /callback` answer a request that accepts `text/html` with a small HTML page
+/// instead of the JSON body (same status and headers). Messages never contain a token
+/// or a code.
+///
+/// ```
+/// use authgate_flow::FlowError;
+/// use http::StatusCode;
+///
+/// let err = FlowError::InvalidState;
+/// assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(err.code(), "invalid_state");
+/// let response = err.to_response(false);
+/// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+/// assert!(response.body().contains(r#""error":"invalid_state""#));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FlowError {

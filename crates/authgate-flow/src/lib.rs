@@ -4,13 +4,13 @@
     doc = "The browser login flow of a backend-for-frontend (see the README; enable the `axum` or `actix` feature for a ready router)."
 )]
 //!
-//! # Modules
+//! # Vocabulary
 //!
-//! - [`flow`]: the framework-neutral [`Flow`] and its endpoints.
-//! - [`config`]: [`FlowConfig`], its builder and `from_env()`.
+//! - [`Flow`]: the framework-neutral flow; [`Flow::handle`] answers one [`Endpoint`].
+//! - [`FlowConfig`]: the OAuth client, frontend and API URLs, scopes, cookies.
 //! - [`store`]: the [`Store`] trait, [`MemoryStore`] and (feature `redis`) `RedisStore`.
-//! - [`redirect`]: the post-login redirect path validator.
-//! - [`error`]: [`FlowError`] and the responses it becomes.
+//! - [`FlowError`]: why a request was refused, answered as the core's `Rejection`.
+//! - [`safe_redirect_path`]: the post-login redirect path validator.
 //!
 //! # Features
 //!
@@ -25,13 +25,13 @@
 mod actix_scope;
 #[cfg(feature = "axum")]
 mod axum_router;
-pub mod config;
+mod config;
 mod cookies;
 mod crypto;
-pub mod error;
-pub mod flow;
+mod error;
+mod flow;
 mod provider;
-pub mod redirect;
+mod redirect;
 mod sealed;
 pub mod store;
 
@@ -43,4 +43,5 @@ pub use crypto::RandomError;
 pub use error::{FlowError, IdTokenError};
 pub use flow::{Endpoint, Flow, FlowBuilder, FlowRequest};
 pub use provider::TokenEndpointError;
+pub use redirect::{MAX_REDIRECT_LEN, safe_redirect_path};
 pub use store::{MemoryStore, Store, StoreError};

@@ -1,33 +1,35 @@
 //! Where the browser goes after login: only a path on the frontend itself.
-//!
-//! `GET /login?redirect=/orders/42` keeps the path with the state; after the exchange
-//! the frontend receives it back and navigates there. A value an attacker could use to
-//! send the user to another site is refused, and the configured default is used
-//! instead:
-//!
-//! ```
-//! use authgate_flow::redirect::safe_redirect_path;
-//!
-//! assert_eq!(safe_redirect_path("/orders/42?tab=items#top"), Some("/orders/42?tab=items#top"));
-//! assert_eq!(safe_redirect_path("//evil.example/"), None);      // protocol-relative URL
-//! assert_eq!(safe_redirect_path("/\\evil.example/"), None);     // browsers read `\` as `/`
-//! assert_eq!(safe_redirect_path("https://evil.example/"), None); // absolute URL
-//! assert_eq!(safe_redirect_path("/%2F%2Fevil.example/"), None); // encoded `//`
-//! assert_eq!(safe_redirect_path("/\r\nSet-Cookie:x=y"), None);  // control characters
-//! ```
-//!
-//! The rules, checked on the value as given and again after percent-decoding it (up
-//! to four times, so double encoding does not help):
-//!
-//! - it starts with exactly one `/` (not `//`, not `/\`);
-//! - it holds no backslash and no control character (C0, DEL, C1), raw or encoded;
-//! - it is at most [`MAX_REDIRECT_LEN`] bytes long.
 
 /// The longest redirect path accepted, in bytes.
 pub const MAX_REDIRECT_LEN: usize = 2048;
 
-/// Returns `path` when it is a safe local path (see the [module docs](self)), `None`
+/// Returns `path` when it is a safe local path (.), `None`
 /// otherwise.
+///
+/// Where the browser goes after login: only a path on the frontend itself.
+///
+/// `GET /login?redirect=/orders/42` keeps the path with the state; after the exchange
+/// the frontend receives it back and navigates there. A value an attacker could use to
+/// send the user to another site is refused, and the configured default is used
+/// instead:
+///
+/// ```
+/// use authgate_flow::safe_redirect_path;
+///
+/// assert_eq!(safe_redirect_path("/orders/42?tab=items#top"), Some("/orders/42?tab=items#top"));
+/// assert_eq!(safe_redirect_path("//evil.example/"), None);      // protocol-relative URL
+/// assert_eq!(safe_redirect_path("/\\evil.example/"), None);     // browsers read `\` as `/`
+/// assert_eq!(safe_redirect_path("https://evil.example/"), None); // absolute URL
+/// assert_eq!(safe_redirect_path("/%2F%2Fevil.example/"), None); // encoded `//`
+/// assert_eq!(safe_redirect_path("/\r\nSet-Cookie:x=y"), None);  // control characters
+/// ```
+///
+/// The rules, checked on the value as given and again after percent-decoding it (up
+/// to four times, so double encoding does not help):
+///
+/// - it starts with exactly one `/` (not `//`, not `/\`);
+/// - it holds no backslash and no control character (C0, DEL, C1), raw or encoded;
+/// - it is at most [`MAX_REDIRECT_LEN`] bytes long.
 #[must_use]
 pub fn safe_redirect_path(path: &str) -> Option<&str> {
     if path.len() > MAX_REDIRECT_LEN || !is_local(path.as_bytes()) {

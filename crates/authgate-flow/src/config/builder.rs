@@ -126,7 +126,7 @@ impl FlowConfigBuilder {
 
     /// The Authentik preset's extra scope: adds `goauthentik.io/api`, without which
     /// Authentik answers 403 when the access token calls its own API (see the
-    /// [module docs](crate::config#the-goauthentikioapi-scope)).
+    /// [module docs](crate::FlowConfig#the-goauthentikioapi-scope)).
     pub fn authentik_api_scope(self) -> Self {
         self.scope(AUTHENTIK_API_SCOPE)
     }

@@ -1,5 +1,5 @@
 //! Reading a [`FlowConfig`] from environment variables ([`FlowConfig::from_env`]; the
-//! variables are listed in the [module docs](crate::config)).
+//! variables are listed in the [`FlowConfig`](crate::FlowConfig) docs).
 
 use authgate::ConfigError;
 
@@ -7,7 +7,7 @@ use super::{ClientAuth, FlowConfig, FlowConfigError};
 
 impl FlowConfig {
     /// Reads the configuration from the process environment (see the
-    /// [module docs](crate::config) for the variables).
+    /// [`FlowConfig`](crate::FlowConfig) docs for the variables).
     ///
     /// # Errors
     ///

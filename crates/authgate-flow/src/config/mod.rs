@@ -1,69 +1,5 @@
 //! The flow's configuration: the OAuth client, the frontend and API URLs, scopes,
 //! cookie security and lifetimes.
-//!
-//! Build it in code:
-//!
-//! ```
-//! use authgate_flow::{ClientAuth, FlowConfig};
-//! use std::time::Duration;
-//!
-//! let config = FlowConfig::builder("my-client-id", "https://app.example.com", "https://api.example.com")
-//!     .client_secret("s3cret")
-//!     .client_auth(ClientAuth::ClientSecretPost)
-//!     .authentik_api_scope() // adds `goauthentik.io/api`, see below
-//!     .default_redirect("/dashboard")
-//!     .build()?;
-//! assert_eq!(config.callback_url(), "https://api.example.com/auth/callback");
-//! assert_eq!(config.scopes(), ["openid", "email", "profile", "offline_access", "goauthentik.io/api"]);
-//! assert!(config.secure_cookies()); // the API is served over https
-//! # Ok::<(), authgate_flow::FlowConfigError>(())
-//! ```
-//!
-//! or read it from the environment with [`FlowConfig::from_env`] (and the whole flow,
-//! authenticator included, with [`Flow::from_env`](crate::Flow::from_env)):
-//!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `AUTHENTIK_CLIENT_ID` | the OAuth client id | required |
-//! | `AUTHENTIK_CLIENT_SECRET` | the client secret | required unless `AUTH_CLIENT_AUTH=none` |
-//! | `AUTH_CLIENT_AUTH` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
-//! | `FRONTEND_URL` | the frontend's base URL | required |
-//! | `API_URL` | this API's public base URL (the callback is `{API_URL}{prefix}/callback`) | required |
-//! | `APP_ENV` | `production` makes every cookie `Secure` | none |
-//! | `AUTH_FLOW_PREFIX` | where the endpoints are mounted | `/auth` |
-//! | `AUTH_SCOPES` | space-separated scopes (must include `openid`) | `openid email profile offline_access` |
-//! | `AUTHENTIK_API_SCOPE` | `true` adds `goauthentik.io/api` | `false` |
-//! | `AUTH_DEFAULT_REDIRECT` | the path used when `?redirect=` is absent or refused | `/` |
-//! | `AUTH_POST_LOGOUT_REDIRECT_URL` | where the provider sends the browser after logout | `FRONTEND_URL` |
-//!
-//! [`Flow::from_env`](crate::Flow::from_env) also reads the core's variables
-//! (`AUTHENTIK_URL`, `AUTHENTIK_INTERNAL_URL`, `AUTHENTIK_APP_SLUG`, `AUTH_COOKIE_NAME`,
-//! …) through [`authgate::AuthConfig::from_env`].
-//!
-//! # The `goauthentik.io/api` scope
-//!
-//! An access token can call Authentik's own REST API (`/api/v3/…`) on the user's
-//! behalf only if it was issued with the `goauthentik.io/api` scope. Without it
-//! Authentik answers **403 Forbidden** to such calls, even though the same token is
-//! accepted by your API. Add the scope with
-//! [`authentik_api_scope`](FlowConfigBuilder::authentik_api_scope) (or
-//! `AUTHENTIK_API_SCOPE=true`) when the backend calls Authentik with the user's token,
-//! and allow the scope on the Authentik provider (its "Scopes" list).
-//!
-//! # Cookies
-//!
-//! | cookie | name | path | lifetime |
-//! |---|---|---|---|
-//! | access token | the core's `cookie_name` (`AUTH_COOKIE_NAME`, default `app_auth`) | `/` | the access token's |
-//! | refresh token | `{name}_refresh` | `{prefix}/refresh` | the refresh token's |
-//! | ID token (for `id_token_hint` at logout) | `{name}_id` | `{prefix}/logout` | as the refresh token |
-//! | login binding (the state, for 10 minutes) | `{name}_login` | `{prefix}/callback` | the state's |
-//!
-//! All are `HttpOnly` and `SameSite=Lax`; all are `Secure` when `APP_ENV=production`
-//! or `API_URL` is `https` (or as set with
-//! [`secure_cookies`](FlowConfigBuilder::secure_cookies)). A name with the `__Host-`
-//! prefix gives the other cookies the `__Secure-` prefix, since `__Host-` requires
-//! `Path=/`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -81,7 +17,7 @@ pub use builder::FlowConfigBuilder;
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile", "offline_access"];
 
 /// The scope that lets an access token call Authentik's own API (see the
-/// [module docs](self#the-goauthentikioapi-scope)).
+/// [module docs](FlowConfig#the-goauthentikioapi-scope)).
 pub const AUTHENTIK_API_SCOPE: &str = "goauthentik.io/api";
 
 /// How the client authenticates at the token endpoint.
@@ -137,7 +73,74 @@ impl FlowConfigError {
     }
 }
 
-/// The flow's configuration; see the [module docs](self).
+/// The flow's configuration.
+///
+/// The flow's configuration: the OAuth client, the frontend and API URLs, scopes,
+/// cookie security and lifetimes.
+///
+/// Build it in code:
+///
+/// ```
+/// use authgate_flow::{ClientAuth, FlowConfig};
+/// use std::time::Duration;
+///
+/// let config = FlowConfig::builder("my-client-id", "https://app.example.com", "https://api.example.com")
+///     .client_secret("s3cret")
+///     .client_auth(ClientAuth::ClientSecretPost)
+///     .authentik_api_scope() // adds `goauthentik.io/api`, see below
+///     .default_redirect("/dashboard")
+///     .build()?;
+/// assert_eq!(config.callback_url(), "https://api.example.com/auth/callback");
+/// assert_eq!(config.scopes(), ["openid", "email", "profile", "offline_access", "goauthentik.io/api"]);
+/// assert!(config.secure_cookies()); // the API is served over https
+/// # Ok::<(), authgate_flow::FlowConfigError>(())
+/// ```
+///
+/// or read it from the environment with [`FlowConfig::from_env`] (and the whole flow,
+/// authenticator included, with [`Flow::from_env`](crate::Flow::from_env)):
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `AUTHENTIK_CLIENT_ID` | the OAuth client id | required |
+/// | `AUTHENTIK_CLIENT_SECRET` | the client secret | required unless `AUTH_CLIENT_AUTH=none` |
+/// | `AUTH_CLIENT_AUTH` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
+/// | `FRONTEND_URL` | the frontend's base URL | required |
+/// | `API_URL` | this API's public base URL (the callback is `{API_URL}{prefix}/callback`) | required |
+/// | `APP_ENV` | `production` makes every cookie `Secure` | none |
+/// | `AUTH_FLOW_PREFIX` | where the endpoints are mounted | `/auth` |
+/// | `AUTH_SCOPES` | space-separated scopes (must include `openid`) | `openid email profile offline_access` |
+/// | `AUTHENTIK_API_SCOPE` | `true` adds `goauthentik.io/api` | `false` |
+/// | `AUTH_DEFAULT_REDIRECT` | the path used when `?redirect=` is absent or refused | `/` |
+/// | `AUTH_POST_LOGOUT_REDIRECT_URL` | where the provider sends the browser after logout | `FRONTEND_URL` |
+///
+/// [`Flow::from_env`](crate::Flow::from_env) also reads the core's variables
+/// (`AUTHENTIK_URL`, `AUTHENTIK_INTERNAL_URL`, `AUTHENTIK_APP_SLUG`, `AUTH_COOKIE_NAME`,
+/// …) through [`authgate::AuthConfig::from_env`].
+///
+/// # The `goauthentik.io/api` scope
+///
+/// An access token can call Authentik's own REST API (`/api/v3/…`) on the user's
+/// behalf only if it was issued with the `goauthentik.io/api` scope. Without it
+/// Authentik answers **403 Forbidden** to such calls, even though the same token is
+/// accepted by your API. Add the scope with
+/// [`authentik_api_scope`](FlowConfigBuilder::authentik_api_scope) (or
+/// `AUTHENTIK_API_SCOPE=true`) when the backend calls Authentik with the user's token,
+/// and allow the scope on the Authentik provider (its "Scopes" list).
+///
+/// # Cookies
+///
+/// | cookie | name | path | lifetime |
+/// |---|---|---|---|
+/// | access token | the core's `cookie_name` (`AUTH_COOKIE_NAME`, default `app_auth`) | `/` | the access token's |
+/// | refresh token | `{name}_refresh` | `{prefix}/refresh` | the refresh token's |
+/// | ID token (for `id_token_hint` at logout) | `{name}_id` | `{prefix}/logout` | as the refresh token |
+/// | login binding (the state, for 10 minutes) | `{name}_login` | `{prefix}/callback` | the state's |
+///
+/// All are `HttpOnly` and `SameSite=Lax`; all are `Secure` when `APP_ENV=production`
+/// or `API_URL` is `https` (or as set with
+/// [`secure_cookies`](FlowConfigBuilder::secure_cookies)). A name with the `__Host-`
+/// prefix gives the other cookies the `__Secure-` prefix, since `__Host-` requires
+/// `Path=/`.
 #[derive(Clone)]
 pub struct FlowConfig {
     pub(crate) inner: Arc<Inner>,

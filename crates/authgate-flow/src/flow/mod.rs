@@ -1,32 +1,6 @@
 //! The framework-neutral flow: [`Flow::handle`] takes an [`Endpoint`] and a
 //! [`FlowRequest`] and answers with an `http::Response<String>`. The axum and
 //! actix-web fronts only translate requests and responses.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use authgate::{AuthConfig, Authenticator};
-//! use authgate_flow::{Endpoint, Flow, FlowConfig, FlowRequest};
-//! use authgate_testkit::TestIssuer;
-//!
-//! let issuer = TestIssuer::start().await?; // serves discovery and JWKS on loopback
-//! let auth = Authenticator::new(
-//!     AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?,
-//! );
-//! let config = FlowConfig::builder(issuer.client_id(), "http://localhost:5173", "http://localhost:3000")
-//!     .client_secret("s3cret")
-//!     .build()?;
-//! let flow = Flow::new(auth, config)?;
-//!
-//! let request = FlowRequest::new(http::HeaderMap::new()).query("redirect=/orders");
-//! let response = flow.handle(Endpoint::Login, request).await;
-//! assert_eq!(response.status(), 302);
-//! let location = response.headers()["location"].to_str()?;
-//! assert!(location.starts_with(&format!("{}/application/o/authorize/?", issuer.base_url())));
-//! assert!(location.contains("code_challenge_method=S256"));
-//! # Ok(())
-//! # }
-//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -54,8 +28,37 @@ pub use request::{Endpoint, FlowRequest};
 use request::accepts_html;
 use response::append_cookie;
 
-/// The browser login flow; cheap to clone. See the [crate docs](crate) and the
-/// [module docs](self).
+/// The browser login flow; cheap to clone. See also the [crate docs](crate).
+///
+/// The framework-neutral flow: [`Flow::handle`] takes an [`Endpoint`] and a
+/// [`FlowRequest`] and answers with an `http::Response<String>`. The axum and
+/// actix-web fronts only translate requests and responses.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use authgate::{AuthConfig, Authenticator};
+/// use authgate_flow::{Endpoint, Flow, FlowConfig, FlowRequest};
+/// use authgate_testkit::TestIssuer;
+///
+/// let issuer = TestIssuer::start().await?; // serves discovery and JWKS on loopback
+/// let auth = Authenticator::new(
+///     AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?,
+/// );
+/// let config = FlowConfig::builder(issuer.client_id(), "http://localhost:5173", "http://localhost:3000")
+///     .client_secret("s3cret")
+///     .build()?;
+/// let flow = Flow::new(auth, config)?;
+///
+/// let request = FlowRequest::new(http::HeaderMap::new()).query("redirect=/orders");
+/// let response = flow.handle(Endpoint::Login, request).await;
+/// assert_eq!(response.status(), 302);
+/// let location = response.headers()["location"].to_str()?;
+/// assert!(location.starts_with(&format!("{}/application/o/authorize/?", issuer.base_url())));
+/// assert!(location.contains("code_challenge_method=S256"));
+/// # Ok(())
+/// # }
+/// ```
 pub struct Flow<U = User> {
     inner: Arc<Inner<U>>,
 }
