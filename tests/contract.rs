@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use authgate_e2e::{ActixService, AxumService};
+use authgate_test_support::ROLE_MAP;
 use authgate_testkit::TestIssuer;
 use example_contract::ServiceConfig;
 use serde_json::Value;
@@ -81,10 +82,7 @@ async fn send(client: &reqwest::Client, base: &str, case: &Case) -> Seen {
 fn config(issuer: &TestIssuer) -> ServiceConfig {
     let mut env = issuer.env();
     env.extend([
-        (
-            "AUTH_ROLE_MAP",
-            "app-admins=admin,app-support=support".to_owned(),
-        ),
+        ("AUTH_ROLE_MAP", ROLE_MAP.to_owned()),
         ("FRONTEND_URL", FRONTEND.to_owned()),
     ]);
     ServiceConfig::from_env_with(|name| {
@@ -221,7 +219,7 @@ fn cases(issuer: &TestIssuer) -> Vec<Case> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn axum_and_actix_services_answer_identically() {
+async fn axum_and_example_actixs_answer_identically() {
     let issuer = TestIssuer::start().await.unwrap();
     let axum = AxumService::start(config(&issuer)).await;
     let actix = ActixService::start(config(&issuer)).await;

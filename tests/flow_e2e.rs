@@ -1,13 +1,15 @@
 //! The browser login flow end to end against a real, certified OpenID provider
-//! (Node's `oidc-provider`, Authentik-shaped), through `example-axum` and
-//! `example-actix`, configured with exactly the `AUTHENTIK_*` variables a real
+//! (Node's `oidc-provider`, Authentik-shaped), through `axum-service` and
+//! `actix-service`, configured with exactly the `AUTHENTIK_*` variables a real
 //! Authentik deployment uses. Every endpoint comes from discovery.
 
 use std::net::TcpListener;
 
-use authgate_e2e::browser::{Browser, Page};
+use reqwest::Method;
+
 use authgate_e2e::provider::{CLIENT_BASIC, CLIENT_POST, CLIENT_SECRET, OidcProvider, SLUG};
 use authgate_e2e::{ActixService, AxumService};
+use authgate_test_support::{Browser, ROLE_MAP, Reply, attributes};
 use example_contract::ServiceConfig;
 use serde_json::{Value, json};
 
@@ -41,10 +43,7 @@ async fn setup(
         ("AUTHENTIK_APP_SLUG", SLUG.to_owned()),
         ("AUTHENTIK_CLIENT_ID", client_id.to_owned()),
         ("AUTHENTIK_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-        (
-            "AUTH_ROLE_MAP",
-            "app-admins=admin,app-support=support".to_owned(),
-        ),
+        ("AUTH_ROLE_MAP", ROLE_MAP.to_owned()),
         ("FRONTEND_URL", FRONTEND.to_owned()),
         ("API_URL", api.clone()),
         ("AUTHENTIK_API_SCOPE", "true".to_owned()),
@@ -77,12 +76,12 @@ async fn setup(
 
 /// `/auth/login` → provider login and consent → the service's callback URL
 /// (not yet visited).
-async fn to_callback(browser: &Browser, setup: &Setup, login: &str) -> String {
+async fn to_callback(browser: &mut Browser, setup: &Setup, login: &str) -> String {
     let start = browser
         .get(&format!("{}/auth/login?redirect=/dashboard", setup.api))
         .await;
     assert_eq!(start.status, 302, "{}", start.body);
-    let authorize = start.location.clone().unwrap();
+    let authorize = start.location();
     // The authorization endpoint comes from discovery: oidc-provider's `/auth`, not
     // Authentik's `/application/o/authorize/`.
     assert!(
@@ -98,17 +97,77 @@ async fn to_callback(browser: &Browser, setup: &Setup, login: &str) -> String {
         assert!(authorize.contains(param), "{param} in {authorize}");
     }
     assert!(authorize.contains("goauthentik.io%2Fapi") || authorize.contains("goauthentik.io/api"));
-    browser
-        .sign_in_at_provider(&authorize, login, &format!("{}/auth/callback", setup.api))
-        .await
+    sign_in_at_provider(
+        browser,
+        &authorize,
+        login,
+        &format!("{}/auth/callback", setup.api),
+    )
+    .await
+}
+
+/// Drives the provider from its authorization URL until it redirects to `stop_at`
+/// (the service's callback), logging in as `login` and consenting.
+async fn sign_in_at_provider(
+    browser: &mut Browser,
+    authorize_url: &str,
+    login: &str,
+    stop_at: &str,
+) -> String {
+    let mut url = authorize_url.to_owned();
+    for _ in 0..20 {
+        let page = browser.get(&url).await;
+        let next = match page.status.as_u16() {
+            302 | 303 => page.location(),
+            200 => {
+                let action = form_action(&page.body)
+                    .unwrap_or_else(|| panic!("a login or consent form: {}", page.body));
+                let action = reqwest::Url::parse(&url)
+                    .unwrap()
+                    .join(&action)
+                    .unwrap()
+                    .to_string();
+                let answer = if page.body.contains(r#"name="login""#) {
+                    browser
+                        .post_form(
+                            &action,
+                            &[("prompt", "login"), ("login", login), ("password", "any")],
+                        )
+                        .await
+                } else {
+                    browser.post_form(&action, &[("prompt", "consent")]).await
+                };
+                assert!(
+                    matches!(answer.status.as_u16(), 302 | 303),
+                    "the form was accepted: {} {}",
+                    answer.status,
+                    answer.body
+                );
+                answer.location()
+            }
+            status => panic!("unexpected {status} from the provider: {}", page.body),
+        };
+        if next.starts_with(stop_at) {
+            return next;
+        }
+        url = next;
+    }
+    panic!("the provider never redirected to {stop_at}");
+}
+
+/// The `action` of the first form in `html`.
+fn form_action(html: &str) -> Option<String> {
+    let start = html.find("action=\"")? + "action=\"".len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
 }
 
 /// Visits the callback and returns the one-time exchange code from the redirect to
 /// the frontend.
-async fn exchange_code(browser: &Browser, setup: &Setup, callback: &str) -> String {
+async fn exchange_code(browser: &mut Browser, setup: &Setup, callback: &str) -> String {
     let page = browser.get(callback).await;
     assert_eq!(page.status, 302, "callback: {}", page.body);
-    let location = page.location.unwrap();
+    let location = page.location();
     let prefix = format!("{FRONTEND}/auth/callback?exchange=");
     assert!(location.starts_with(&prefix), "{location}");
     assert!(!location.contains("eyJ"), "no token in the URL");
@@ -116,42 +175,63 @@ async fn exchange_code(browser: &Browser, setup: &Setup, callback: &str) -> Stri
     location[prefix.len()..].to_owned()
 }
 
-fn attributes(set_cookie: &str) -> Vec<String> {
-    set_cookie
-        .split(';')
-        .skip(1)
-        .map(|a| a.trim().to_ascii_lowercase())
-        .collect()
+/// Signs in as `login` all the way: login, provider, callback, exchange.
+async fn sign_in(browser: &mut Browser, setup: &Setup, login: &str) {
+    let callback = to_callback(browser, setup, login).await;
+    let code = exchange_code(browser, setup, &callback).await;
+    let exchanged = browser
+        .post_json(
+            &format!("{}/auth/exchange", setup.api),
+            &json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(exchanged.status, 200, "{}", exchanged.body);
 }
 
-fn assert_cookie(page: &Page, name: &str, path: &str) {
+/// `name` is set `HttpOnly`, `SameSite=Lax`, for `path`, with a `Max-Age`, and (plain
+/// http, no `APP_ENV=production`) not `Secure`.
+fn assert_cookie(page: &Reply, name: &str, path: &str) {
     let cookie = page
         .set_cookie(name)
-        .unwrap_or_else(|| panic!("{name} is set: {:?}", page.set_cookies));
-    let attrs = attributes(cookie);
-    assert!(attrs.contains(&"httponly".to_owned()), "{cookie}");
-    assert!(attrs.contains(&"samesite=lax".to_owned()), "{cookie}");
-    assert!(attrs.contains(&format!("path={path}")), "{cookie}");
-    assert!(attrs.iter().any(|a| a.starts_with("max-age=")), "{cookie}");
-    // Plain http and no APP_ENV=production: not Secure.
-    assert!(!attrs.contains(&"secure".to_owned()), "{cookie}");
+        .unwrap_or_else(|| panic!("{name} is set: {:?}", page.set_cookies()));
+    let attrs = attributes(&cookie);
+    assert!(attrs.contains_key("HttpOnly"), "{cookie}");
+    assert_eq!(
+        attrs.get("SameSite").map(String::as_str),
+        Some("Lax"),
+        "{cookie}"
+    );
+    assert_eq!(
+        attrs.get("Path").map(String::as_str),
+        Some(path),
+        "{cookie}"
+    );
+    assert!(attrs.contains_key("Max-Age"), "{cookie}");
+    assert!(!attrs.contains_key("Secure"), "{cookie}");
 }
 
-fn assert_cleared(page: &Page, name: &str, path: &str) {
+/// `name` is cleared (`Max-Age=0`) with the attributes it was set with.
+fn assert_cleared(page: &Reply, name: &str, path: &str) {
     let cookie = page
         .set_cookie(name)
-        .unwrap_or_else(|| panic!("{name} is cleared: {:?}", page.set_cookies));
-    let attrs = attributes(cookie);
-    assert!(
-        attrs.contains(&"max-age=0".to_owned()),
+        .unwrap_or_else(|| panic!("{name} is cleared: {:?}", page.set_cookies()));
+    let attrs = attributes(&cookie);
+    assert_eq!(
+        attrs.get("Max-Age").map(String::as_str),
+        Some("0"),
         "{name} cleared: {cookie}"
     );
-    assert!(
-        attrs.contains(&format!("path={path}")),
+    assert_eq!(
+        attrs.get("Path").map(String::as_str),
+        Some(path),
         "same path: {cookie}"
     );
-    assert!(attrs.contains(&"httponly".to_owned()), "{cookie}");
-    assert!(attrs.contains(&"samesite=lax".to_owned()), "{cookie}");
+    assert!(attrs.contains_key("HttpOnly"), "{cookie}");
+    assert_eq!(
+        attrs.get("SameSite").map(String::as_str),
+        Some("Lax"),
+        "{cookie}"
+    );
 }
 
 async fn the_whole_flow(
@@ -161,18 +241,14 @@ async fn the_whole_flow(
     internal_url: bool,
 ) {
     let setup = setup(framework, client_id, extra, internal_url).await;
-    let browser = Browser::new();
+    let mut browser = Browser::over_http().with_origin(FRONTEND);
     let api = &setup.api;
 
     // login → provider → callback → exchange
-    let callback = to_callback(&browser, &setup, "admin").await;
-    let code = exchange_code(&browser, &setup, &callback).await;
+    let callback = to_callback(&mut browser, &setup, "admin").await;
+    let code = exchange_code(&mut browser, &setup, &callback).await;
     let exchanged = browser
-        .post_json(
-            &format!("{api}/auth/exchange"),
-            FRONTEND,
-            Some(json!({ "code": code })),
-        )
+        .post_json(&format!("{api}/auth/exchange"), &json!({ "code": code }))
         .await;
     assert_eq!(exchanged.status, 200, "{}", exchanged.body);
     assert_eq!(exchanged.json()["success"], true);
@@ -202,29 +278,23 @@ async fn the_whole_flow(
 
     // A replayed exchange code and a replayed state both fail.
     let replayed = browser
-        .post_json(
-            &format!("{api}/auth/exchange"),
-            FRONTEND,
-            Some(json!({ "code": code })),
-        )
+        .post_json(&format!("{api}/auth/exchange"), &json!({ "code": code }))
         .await;
     assert!(
-        matches!(replayed.status, 400 | 401 | 404 | 410),
+        matches!(replayed.status.as_u16(), 400 | 401 | 404 | 410),
         "{}",
         replayed.status
     );
     assert!(replayed.set_cookie("app_auth").is_none());
     let again = browser.get(&callback).await;
     assert!(
-        (400..500).contains(&again.status),
+        (400..500).contains(&again.status.as_u16()),
         "replayed state: {}",
         again.status
     );
 
     // refresh → new cookies (rotated refresh token) → the new cookie works
-    let refreshed = browser
-        .post_json(&format!("{api}/auth/refresh"), FRONTEND, None)
-        .await;
+    let refreshed = browser.post(&format!("{api}/auth/refresh")).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert!(!refreshed.body.contains("eyJ"));
     assert_cookie(&refreshed, "app_auth", "/");
@@ -241,9 +311,7 @@ async fn the_whole_flow(
     assert_eq!(me.json()["sub"], "admin");
 
     // logout → cookies cleared with the same attributes, end-session URL from discovery
-    let logout = browser
-        .post_json(&format!("{api}/auth/logout"), FRONTEND, None)
-        .await;
+    let logout = browser.post(&format!("{api}/auth/logout")).await;
     assert_eq!(logout.status, 200, "{}", logout.body);
     assert_cleared(&logout, "app_auth", "/");
     assert_cleared(&logout, "app_auth_refresh", "/auth/refresh");
@@ -265,11 +333,9 @@ async fn the_whole_flow(
     assert_eq!(after.status, 401);
 
     // The old refresh token is refused: both cookies cleared, 401.
-    browser.set_cookie("app_auth", Some(&first_access));
-    browser.set_cookie("app_auth_refresh", Some(&first_refresh));
-    let stale = browser
-        .post_json(&format!("{api}/auth/refresh"), FRONTEND, None)
-        .await;
+    browser.set_cookie("app_auth", &first_access, "/");
+    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth/refresh");
+    let stale = browser.post(&format!("{api}/auth/refresh")).await;
     assert_eq!(stale.status, 401, "{}", stale.body);
     assert_cleared(&stale, "app_auth", "/");
     assert_cleared(&stale, "app_auth_refresh", "/auth/refresh");
@@ -295,8 +361,8 @@ async fn the_whole_flow_through_actix_with_client_secret_post_and_an_internal_ur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_state_fails_and_aborts_that_login() {
     let setup = setup(Framework::Axum, CLIENT_BASIC, &[], false).await;
-    let browser = Browser::new();
-    let callback = to_callback(&browser, &setup, "support").await;
+    let mut browser = Browser::over_http().with_origin(FRONTEND);
+    let callback = to_callback(&mut browser, &setup, "support").await;
     let mut url = reqwest::Url::parse(&callback).unwrap();
     let pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -312,7 +378,7 @@ async fn a_tampered_state_fails_and_aborts_that_login() {
     url.query_pairs_mut().clear().extend_pairs(pairs);
     let tampered = browser.get(url.as_str()).await;
     assert!(
-        (400..500).contains(&tampered.status),
+        (400..500).contains(&tampered.status.as_u16()),
         "tampered state: {} {}",
         tampered.status,
         tampered.body
@@ -321,21 +387,12 @@ async fn a_tampered_state_fails_and_aborts_that_login() {
     // The login it belonged to is abandoned: its real callback is refused too...
     let abandoned = browser.get(&callback).await;
     assert!(
-        (400..500).contains(&abandoned.status),
+        (400..500).contains(&abandoned.status.as_u16()),
         "{}",
         abandoned.status
     );
     // ...and signing in again works.
-    let callback = to_callback(&browser, &setup, "support").await;
-    let code = exchange_code(&browser, &setup, &callback).await;
-    let exchanged = browser
-        .post_json(
-            &format!("{}/auth/exchange", setup.api),
-            FRONTEND,
-            Some(json!({ "code": code })),
-        )
-        .await;
-    assert_eq!(exchanged.status, 200);
+    sign_in(&mut browser, &setup, "support").await;
     let me: Value = browser.get(&format!("{}/api/me", setup.api)).await.json();
     assert_eq!(me["role"], "support");
 }
@@ -343,27 +400,25 @@ async fn a_tampered_state_fails_and_aborts_that_login() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_provider_access_token_works_as_a_bearer_token_too() {
     let setup = setup(Framework::Actix, CLIENT_BASIC, &[], false).await;
-    let browser = Browser::new();
-    let callback = to_callback(&browser, &setup, "user").await;
-    let code = exchange_code(&browser, &setup, &callback).await;
-    let exchanged = browser
-        .post_json(
-            &format!("{}/auth/exchange", setup.api),
-            FRONTEND,
-            Some(json!({ "code": code })),
-        )
-        .await;
-    assert_eq!(exchanged.status, 200);
+    let mut browser = Browser::over_http().with_origin(FRONTEND);
+    sign_in(&mut browser, &setup, "user").await;
     let token = browser.cookie("app_auth").unwrap();
-    let api_client = Browser::new();
+    let mut api_client = Browser::over_http();
+    let bearer = format!("Bearer {token}");
+    let auth = [("authorization", bearer.as_str())];
     let me = api_client
-        .get_bearer(&format!("{}/api/me", setup.api), &token)
+        .send(Method::GET, &format!("{}/api/me", setup.api), None, &auth)
         .await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["role"], "user");
     assert_eq!(me.json()["organizationId"], "user", "falls back to sub");
     let admin = api_client
-        .get_bearer(&format!("{}/api/admin", setup.api), &token)
+        .send(
+            Method::GET,
+            &format!("{}/api/admin", setup.api),
+            None,
+            &auth,
+        )
         .await;
     assert_eq!(admin.status, 403);
 }

@@ -8,7 +8,6 @@ use authgate::AuthLayer;
 use authgate_extract::actix::AuthMiddleware;
 use example_contract::ServiceConfig;
 
-pub mod browser;
 pub mod provider;
 
 /// A running axum example service; stops when dropped.

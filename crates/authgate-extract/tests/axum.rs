@@ -2,65 +2,19 @@
 
 mod common;
 
-use authgate::{AuthLayer, Authenticator, User};
+use authgate::{AuthLayer, Authenticator};
 use authgate_extract::{
     AccessToken, Auth, Guard, require_any_role, require_authenticated, require_role, require_scope,
 };
+use authgate_test_support::axum::send;
+use authgate_test_support::{Reply, TestResult, Tokens, admin, api_user, setup, support};
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
-use common::{Admins, AuthentikApi, Staff, TestResult, admin, api_user, code, setup, support};
-use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.body).unwrap()
-    }
-
-    fn code(&self) -> String {
-        code(&self.body)
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-async fn send(app: &Router, method: &str, uri: &str, token: Option<&str>, body: &str) -> Reply {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let request = request.body(Body::from(body.to_owned())).unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: to_bytes(body, 1 << 20).await.unwrap().to_vec(),
-    }
-}
+use common::{Admins, AuthentikApi, Staff, guard_cases, maybe, me};
 
 async fn get_(app: &Router, uri: &str, token: Option<&str>) -> Reply {
     send(app, "GET", uri, token, "").await
-}
-
-async fn me(Auth(user): Auth<User>) -> String {
-    user.sub
-}
-
-async fn maybe(user: Option<Auth<User>>) -> String {
-    user.map_or_else(|| String::from("anonymous"), |Auth(user)| user.sub)
 }
 
 fn optional(auth: &Authenticator) -> AuthLayer {
@@ -251,28 +205,15 @@ async fn route_layers_guard_a_group_of_routes() -> TestResult {
         .route("/public", get(|| async { "public" }))
         .layer(optional(&auth));
 
-    let (ada, sam, api) = (admin(&issuer), support(&issuer), api_user(&issuer));
-    let cases: &[(&str, &str, Option<&str>, StatusCode)] = &[
-        ("GET", "/admin/a", Some(&ada), StatusCode::OK),
-        ("POST", "/admin/b", Some(&ada), StatusCode::OK),
-        ("GET", "/admin/a", Some(&sam), StatusCode::FORBIDDEN),
-        ("POST", "/admin/b", None, StatusCode::UNAUTHORIZED),
-        ("GET", "/staff", Some(&sam), StatusCode::OK),
-        ("GET", "/staff", Some(&ada), StatusCode::OK),
-        ("GET", "/staff", Some(&api), StatusCode::FORBIDDEN),
-        ("GET", "/api", Some(&api), StatusCode::OK),
-        ("GET", "/api", Some(&sam), StatusCode::FORBIDDEN),
-        ("GET", "/members", Some(&api), StatusCode::OK),
-        ("GET", "/members", None, StatusCode::UNAUTHORIZED),
-        ("GET", "/public", None, StatusCode::OK),
-        // Unknown routes stay 404: a route layer runs only on matched routes.
-        ("GET", "/admin/zzz", None, StatusCode::NOT_FOUND),
-    ];
+    let t = Tokens::new(&issuer);
+    let mut cases = guard_cases(&t);
+    // Unknown routes stay 404: a route layer runs only on matched routes.
+    cases.push(("GET", "/admin/zzz", None, StatusCode::NOT_FOUND));
     for (method, uri, token, status) in cases {
-        let reply = send(&app, method, uri, *token, "").await;
-        assert_eq!(reply.status, *status, "{method} {uri} {}", reply.text());
+        let reply = send(&app, method, uri, token.as_deref(), "").await;
+        assert_eq!(reply.status, status, "{method} {uri} {}", reply.text());
     }
-    let reply = get_(&app, "/api", Some(&sam)).await;
+    let reply = get_(&app, "/api", Some(&t.support)).await;
     assert!(
         reply
             .header("www-authenticate")

@@ -6,14 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use actix_web::dev::{Service, ServiceResponse};
 use authgate::{AuthConfig, AuthLayer, Authenticator, User};
 use authgate_extract::actix::AuthMiddleware;
 use authgate_extract::{Auth, Guard};
+use authgate_test_support::{Reply, TestResult, admin, setup, support};
 use authgate_testkit::TestIssuer;
-use axum::body::{Body, to_bytes};
-use common::{Admins, AuthentikApi, TestResult, admin, setup, support};
-use tower::ServiceExt;
+use axum::body::Body;
+use common::{Admins, AuthentikApi, maybe};
 
 /// A request as data, sent to both frameworks.
 #[derive(Debug, Clone)]
@@ -59,27 +58,31 @@ struct Seen {
     body: String,
 }
 
+impl From<Reply> for Seen {
+    fn from(reply: Reply) -> Self {
+        let header = |name: &str| reply.header(name).map(str::to_owned);
+        let (www_authenticate, retry_after, content_type) = (
+            header("www-authenticate"),
+            header("retry-after"),
+            header("content-type"),
+        );
+        Self {
+            status: reply.status.as_u16(),
+            www_authenticate,
+            retry_after,
+            content_type,
+            body: reply.body,
+        }
+    }
+}
+
 async fn via_axum(app: &axum::Router, req: &Req) -> Seen {
     let mut builder = http::Request::builder().method(req.method).uri(req.uri);
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
     }
     let request = builder.body(Body::empty()).unwrap();
-    let (parts, body) = app.clone().oneshot(request).await.unwrap().into_parts();
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    let body = to_bytes(body, 1 << 20).await.unwrap();
-    Seen {
-        status: parts.status.as_u16(),
-        www_authenticate: header("www-authenticate"),
-        retry_after: header("retry-after"),
-        content_type: header("content-type"),
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
+    authgate_test_support::axum::call(app, request).await.into()
 }
 
 fn actix_request(req: &Req) -> actix_web::test::TestRequest {
@@ -92,40 +95,8 @@ fn actix_request(req: &Req) -> actix_web::test::TestRequest {
     builder
 }
 
-async fn via_actix<S, R, B>(app: &S, request: R) -> Seen
-where
-    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    let response = actix_web::test::call_service(app, request).await;
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    let (status, www_authenticate, retry_after, content_type) = (
-        response.status().as_u16(),
-        header("www-authenticate"),
-        header("retry-after"),
-        header("content-type"),
-    );
-    let body = actix_web::test::read_body(response).await;
-    Seen {
-        status,
-        www_authenticate,
-        retry_after,
-        content_type,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
-}
-
 async fn me(Auth(user): Auth<User>) -> String {
     format!("{} {}", user.sub, user.role)
-}
-
-async fn maybe(user: Option<Auth<User>>) -> String {
-    user.map_or_else(|| String::from("anonymous"), |Auth(user)| user.sub)
 }
 
 async fn admin_only(guard: Guard<Admins>) -> String {
@@ -168,7 +139,10 @@ macro_rules! assert_same {
         let mut seen = Vec::new();
         for req in $requests {
             let from_axum = via_axum(&$axum, &req).await;
-            let from_actix = via_actix(&$actix, actix_request(&req).to_request()).await;
+            let from_actix: Seen =
+                authgate_test_support::actix::call(&$actix, actix_request(&req).to_request())
+                    .await
+                    .into();
             assert_eq!(from_axum, from_actix, "{req:?}");
             seen.push(from_axum);
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use authgate_flow::{ClientAuth, Flow};
-use common::browser::{Browser, attributes};
+use authgate_test_support::{Browser, attributes};
 use common::provider::{API, CLIENT_ID, FRONTEND, PUBLIC_BASE, Provider, SLUG, issuer};
 use serde_json::json;
 
@@ -19,7 +19,7 @@ fn query_of(url: &str) -> HashMap<String, String> {
 }
 
 async fn signed_in(provider: &Provider, flow: &Flow) -> (Browser, serde_json::Value) {
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, provider, "alice").await;
     let exchange = browser
         .post_json("/auth/exchange", &json!({ "code": code }))
@@ -32,7 +32,7 @@ async fn signed_in(provider: &Provider, flow: &Flow) -> (Browser, serde_json::Va
 async fn login_redirects_to_the_discovered_endpoint_with_state_pkce_and_nonce() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login?redirect=/orders").await;
     assert_eq!(login.status, 302);
     assert_eq!(login.headers["cache-control"], "no-store");
@@ -82,7 +82,7 @@ async fn authentik_api_scope_is_requested_when_configured() {
             .unwrap(),
     )
     .unwrap();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let q = query_of(&browser.get("/auth/login").await.location());
     assert_eq!(
         q["scope"],
@@ -94,7 +94,7 @@ async fn authentik_api_scope_is_requested_when_configured() {
 async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
 
     let login = browser
         .get("/auth/login?redirect=%2Forders%3Ftab%3Dopen")
@@ -195,7 +195,7 @@ async fn refused_redirects_fall_back_to_the_default() {
         "/%5Cevil",
         "/%0d%0a",
     ] {
-        let mut browser = Browser::new(flow.router());
+        let mut browser = common::browser(flow.router());
         let login = browser
             .get(&format!(
                 "/auth/login?redirect={}",
@@ -240,7 +240,7 @@ async fn a_wrong_client_secret_is_a_502_not_a_panic() {
             .unwrap(),
     )
     .unwrap();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
     let query = provider.authorize(&login.location(), "alice");
     let callback = browser.get(&format!("/auth/callback?{query}")).await;
@@ -260,7 +260,7 @@ async fn replayed_unknown_and_expired_states_are_refused() {
             .unwrap(),
     )
     .unwrap();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
     let state = query_of(&login.location())["state"].clone();
     let query = provider.authorize(&login.location(), "alice");
@@ -312,10 +312,10 @@ async fn a_callback_in_another_browser_is_refused() {
     // Login CSRF: an attacker's own state and code, delivered to a victim's browser.
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut attacker = Browser::new(flow.router());
+    let mut attacker = common::browser(flow.router());
     let login = attacker.get("/auth/login").await;
     let query = provider.authorize(&login.location(), "mallory");
-    let mut victim = Browser::new(flow.router());
+    let mut victim = common::browser(flow.router());
     let callback = victim.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(callback.status, 400, "{}", callback.body);
     assert_eq!(callback.json()["error"], "state_mismatch");
@@ -326,7 +326,7 @@ async fn a_callback_in_another_browser_is_refused() {
 async fn provider_errors_are_reported_and_use_up_the_state() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
     let state = query_of(&login.location())["state"].clone();
     let denied = browser
@@ -354,7 +354,7 @@ async fn provider_errors_are_reported_and_use_up_the_state() {
 async fn malformed_callbacks_are_bad_requests() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     for query in [
         "",
         "code=abc",
@@ -398,7 +398,7 @@ async fn id_tokens_are_verified_with_their_nonce() {
         let provider = Provider::start();
         provider.set_knobs(knob);
         let flow = provider.flow();
-        let mut browser = Browser::new(flow.router());
+        let mut browser = common::browser(flow.router());
         let login = browser.get("/auth/login").await;
         let query = provider.authorize(&login.location(), "alice");
         let callback = browser.get(&format!("/auth/callback?{query}")).await;
@@ -420,7 +420,7 @@ async fn exchange_codes_are_single_use_short_lived_and_json_only() {
             .unwrap(),
     )
     .unwrap();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
 
     let form = browser
@@ -470,7 +470,7 @@ async fn exchange_codes_are_single_use_short_lived_and_json_only() {
 async fn one_hundred_concurrent_exchanges_of_one_code_give_one_session() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(100));
     let tasks: Vec<_> = (0..100)
@@ -587,7 +587,7 @@ async fn a_provider_outage_at_refresh_keeps_the_cookies() {
 async fn logout_clears_the_cookies_as_they_were_set_and_answers_the_end_session_url() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
     let exchange = browser
         .post_json("/auth/exchange", &json!({ "code": code }))
@@ -638,7 +638,7 @@ async fn cookies_are_secure_in_production_and_for_an_https_api() {
 async fn session_without_cookie_is_401_with_www_authenticate() {
     let provider = Provider::start();
     let flow = provider.flow();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let session = browser.get("/auth/session").await;
     assert_eq!(session.status, 401);
     assert_eq!(session.json()["error"], "missing_token");
@@ -664,15 +664,8 @@ async fn an_unreachable_provider_is_a_503_page_at_login() {
     );
     let provider = Provider::start();
     let flow = Flow::new(auth, provider.flow_config().build().unwrap()).unwrap();
-    let mut browser = Browser::new(flow.router());
-    let login = browser
-        .send(
-            http::Method::GET,
-            "/auth/login",
-            None,
-            &[("accept", "text/html")],
-        )
-        .await;
+    let mut browser = common::browser(flow.router());
+    let login = browser.get_page("/auth/login").await;
     assert_eq!(login.status, 503, "{}", login.body);
     assert!(login.body.contains("provider_unavailable"));
     // Logging out still works locally.
@@ -689,7 +682,7 @@ async fn a_custom_prefix_moves_endpoints_and_cookie_paths() {
         provider.flow_config().prefix("/api/auth").build().unwrap(),
     )
     .unwrap();
-    let mut browser = Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     let login = browser.get("/api/auth/login").await;
     assert_eq!(login.status, 302);
     assert_eq!(

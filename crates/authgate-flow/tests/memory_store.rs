@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use authgate_flow::store::{MemoryStore, Store, StoreError, StoreFuture};
 
-store_conformance!(async { (MemoryStore::new(), ()) });
+authgate_flow::store_conformance!(async { (MemoryStore::new(), ()) });
 
 /// A memory store that can be "down" (every call fails) and "restarted" (empty).
 #[derive(Debug, Default)]
@@ -77,7 +77,7 @@ async fn a_full_memory_store_refuses_new_logins_with_503() {
     .store(MemoryStore::with_capacity(2))
     .build()
     .unwrap();
-    let mut browser = common::browser::Browser::new(flow.router());
+    let mut browser = common::browser(flow.router());
     for _ in 0..2 {
         assert_eq!(browser.get("/auth/login").await.status, 302);
     }

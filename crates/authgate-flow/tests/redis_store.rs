@@ -19,7 +19,7 @@ async fn redis() -> (RedisStore, RedisServer) {
     (store, server)
 }
 
-store_conformance!(redis());
+authgate_flow::store_conformance!(redis());
 
 struct Harness {
     server: RedisServer,

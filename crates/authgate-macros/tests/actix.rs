@@ -1,13 +1,11 @@
 //! Guarded actix-web handlers answer 401 / 403 / 200, and the guard runs before `Json`.
 
-mod common;
-
-use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use authgate_extract::actix::AuthMiddleware;
 use authgate_extract::{Auth, User, require_any_role, require_role, require_scope};
-use common::{TestResult, code, setup, tokens};
+use authgate_test_support::actix::{call, request};
+use authgate_test_support::{TestResult, Tokens, setup};
+use http::StatusCode;
 
 /// Creates an item.
 #[require_role("admin", framework = "actix")]
@@ -38,33 +36,10 @@ async fn route_macro_inside() -> &'static str {
     "inner"
 }
 
-fn req(method: &str, uri: &str, token: Option<&str>, body: &str) -> test::TestRequest {
-    let mut request = test::TestRequest::default()
-        .method(method.parse().unwrap())
-        .uri(uri)
-        .insert_header(("content-type", "application/json"))
-        .set_payload(body.to_owned());
-    if let Some(token) = token {
-        request = request.insert_header(("authorization", format!("Bearer {token}")));
-    }
-    request
-}
-
-async fn send<S, R, B>(app: &S, request: R) -> (StatusCode, String)
-where
-    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    let response = test::call_service(app, request).await;
-    let status = response.status();
-    let body = test::read_body(response).await;
-    (status, String::from_utf8(body.to_vec()).unwrap())
-}
-
 #[actix_web::test]
 async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
     let (issuer, auth) = setup().await?;
-    let t = tokens(&issuer);
+    let t = Tokens::new(&issuer);
     let app = test::init_service(
         App::new()
             .route("/items", web::post().to(create))
@@ -99,47 +74,51 @@ async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
         ("GET", "/inner", None, "", StatusCode::UNAUTHORIZED),
     ];
     for (method, uri, token, body, status) in cases {
-        let (got, text) = send(&app, req(method, uri, *token, body).to_request()).await;
-        assert_eq!(got, *status, "{method} {uri}: {text}");
+        let reply = call(&app, request(method, uri, *token, body).to_request()).await;
+        assert_eq!(reply.status, *status, "{method} {uri}: {}", reply.body);
     }
-    let request = req("POST", "/items", Some(&t.admin), r#"{"n":1}"#);
-    let (_, text) = send(&app, request.to_request()).await;
-    assert_eq!(text, r#"ada {"n":1}"#);
-    let (_, text) = send(&app, req("GET", "/groups", Some(&t.admin), "").to_request()).await;
-    assert_eq!(code(text.as_bytes()), "insufficient_scope");
+    let created = request("POST", "/items", Some(&t.admin), r#"{"n":1}"#);
+    let reply = call(&app, created.to_request()).await;
+    assert_eq!(reply.body, r#"ada {"n":1}"#);
+    let reply = call(
+        &app,
+        request("GET", "/groups", Some(&t.admin), "").to_request(),
+    )
+    .await;
+    assert_eq!(reply.code(), "insufficient_scope");
     Ok(())
 }
 
 #[actix_web::test]
 async fn the_guard_runs_before_the_json_body() -> TestResult {
     let (issuer, auth) = setup().await?;
-    let t = tokens(&issuer);
+    let t = Tokens::new(&issuer);
     let app = test::init_service(App::new().route("/items", web::post().to(create)).wrap(
         AuthMiddleware::new(authgate::AuthOptions::from_authenticator(auth).optional()),
     ))
     .await;
     let bad = "{definitely not json";
 
-    let request = req("POST", "/items", Some(&t.support), bad).to_request();
-    let (status, text) = send(&app, request).await;
+    let support = request("POST", "/items", Some(&t.support), bad).to_request();
+    let reply = call(&app, support).await;
     assert_eq!(
-        (status, code(text.as_bytes()).as_str()),
+        (reply.status, reply.code().as_str()),
         (StatusCode::FORBIDDEN, "insufficient_role")
     );
-    let (status, text) = send(&app, req("POST", "/items", None, bad).to_request()).await;
+    let reply = call(&app, request("POST", "/items", None, bad).to_request()).await;
     assert_eq!(
-        (status, code(text.as_bytes()).as_str()),
+        (reply.status, reply.code().as_str()),
         (StatusCode::UNAUTHORIZED, "missing_token")
     );
-    let request = req("POST", "/items", Some(&t.admin), bad).to_request();
-    assert_eq!(send(&app, request).await.0, StatusCode::BAD_REQUEST);
+    let admin = request("POST", "/items", Some(&t.admin), bad).to_request();
+    assert_eq!(call(&app, admin).await.status, StatusCode::BAD_REQUEST);
     Ok(())
 }
 
 #[actix_web::test]
 async fn a_guarded_handler_without_the_middleware_is_a_500() {
     let app = test::init_service(App::new().route("/tickets", web::get().to(tickets))).await;
-    let (status, text) = send(&app, req("GET", "/tickets", None, "").to_request()).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(code(text.as_bytes()), "auth_layer_missing");
+    let reply = call(&app, request("GET", "/tickets", None, "").to_request()).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.code(), "auth_layer_missing");
 }

@@ -1,16 +1,13 @@
 //! Guarded axum handlers answer 401 / 403 / 200, and the guard runs before `Json`.
 
-mod common;
-
 use authgate::AuthLayer;
 use authgate::GuardUser;
 use authgate_extract::{Auth, User, require_any_role, require_role, require_scope};
+use authgate_test_support::axum::send;
+use authgate_test_support::{TestResult, Tokens, setup};
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
-use common::{TestResult, code, setup, tokens};
-use tower::ServiceExt;
 
 /// Public handlers: the generated marker types must not add warnings.
 pub mod handlers {
@@ -66,34 +63,10 @@ async fn bridge(Auth(member): Auth<Member>) -> String {
     member.id
 }
 
-async fn send(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (StatusCode, String) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    (status, String::from_utf8(body.to_vec()).unwrap())
-}
-
 #[tokio::test]
 async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
     let (issuer, auth) = setup().await?;
-    let t = tokens(&issuer);
+    let t = Tokens::new(&issuer);
     let app = Router::new()
         .route("/items", post(handlers::create))
         .route("/tickets", get(handlers::tickets))
@@ -123,20 +96,20 @@ async fn guarded_handlers_answer_401_403_and_200() -> TestResult {
         ("GET", "/both", Some(&t.api), "", StatusCode::OK),
     ];
     for (method, uri, token, body, status) in cases {
-        let (got, text) = send(&app, method, uri, *token, body).await;
-        assert_eq!(got, *status, "{method} {uri}: {text}");
+        let reply = send(&app, method, uri, *token, body).await;
+        assert_eq!(reply.status, *status, "{method} {uri}: {}", reply.body);
     }
-    let (_, text) = send(&app, "POST", "/items", Some(&t.admin), r#"{"n":1}"#).await;
-    assert_eq!(text, r#"ada {"n":1}"#);
-    let (_, text) = send(&app, "GET", "/groups", Some(&t.admin), "").await;
-    assert_eq!(code(text.as_bytes()), "insufficient_scope");
+    let reply = send(&app, "POST", "/items", Some(&t.admin), r#"{"n":1}"#).await;
+    assert_eq!(reply.body, r#"ada {"n":1}"#);
+    let reply = send(&app, "GET", "/groups", Some(&t.admin), "").await;
+    assert_eq!(reply.code(), "insufficient_scope");
     Ok(())
 }
 
 #[tokio::test]
 async fn the_guard_runs_before_the_json_body() -> TestResult {
     let (issuer, auth) = setup().await?;
-    let t = tokens(&issuer);
+    let t = Tokens::new(&issuer);
     let app = Router::new()
         .route("/items", post(handlers::create))
         .layer(AuthLayer::new(
@@ -144,28 +117,28 @@ async fn the_guard_runs_before_the_json_body() -> TestResult {
         ));
     let bad = "{definitely not json";
 
-    let (status, text) = send(&app, "POST", "/items", Some(&t.support), bad).await;
+    let reply = send(&app, "POST", "/items", Some(&t.support), bad).await;
     assert_eq!(
-        (status, code(text.as_bytes()).as_str()),
+        (reply.status, reply.code().as_str()),
         (StatusCode::FORBIDDEN, "insufficient_role")
     );
-    let (status, text) = send(&app, "POST", "/items", None, bad).await;
+    let reply = send(&app, "POST", "/items", None, bad).await;
     assert_eq!(
-        (status, code(text.as_bytes()).as_str()),
+        (reply.status, reply.code().as_str()),
         (StatusCode::UNAUTHORIZED, "missing_token")
     );
     // The admin passes the guard; only then is the body read and refused.
-    let (status, _) = send(&app, "POST", "/items", Some(&t.admin), bad).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let reply = send(&app, "POST", "/items", Some(&t.admin), bad).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_guarded_handler_without_a_layer_is_a_500() {
     let app = Router::new().route("/tickets", get(handlers::tickets));
-    let (status, text) = send(&app, "GET", "/tickets", None, "").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(code(text.as_bytes()), "auth_layer_missing");
+    let reply = send(&app, "GET", "/tickets", None, "").await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.code(), "auth_layer_missing");
 }
 
 #[tokio::test]
@@ -184,12 +157,10 @@ async fn a_custom_user_type_is_checked() -> TestResult {
         .layer(AuthLayer::new(members));
     let captain = issuer.token().sub("kirk").claim("rank", "captain").sign();
     let crew = issuer.token().sub("ensign").sign();
+    let reply = send(&app, "GET", "/bridge", Some(&captain), "").await;
+    assert_eq!((reply.status, reply.text()), (StatusCode::OK, "kirk"));
     assert_eq!(
-        send(&app, "GET", "/bridge", Some(&captain), "").await,
-        (StatusCode::OK, String::from("kirk"))
-    );
-    assert_eq!(
-        send(&app, "GET", "/bridge", Some(&crew), "").await.0,
+        send(&app, "GET", "/bridge", Some(&crew), "").await.status,
         StatusCode::FORBIDDEN
     );
     Ok(())

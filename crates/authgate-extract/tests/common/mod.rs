@@ -1,12 +1,13 @@
-//! Set-up shared by the integration tests.
+//! Shared by this crate's integration tests: guard specs and handlers that every
+//! framework's tests mount. The issuer set-up, token presets and request helpers come
+//! from `authgate-test-support`.
 #![allow(dead_code, unreachable_pub)]
 
 use authgate::Requirement;
-use authgate::{AuthConfig, Authenticator, RoleMap};
-use authgate_extract::GuardSpec;
-use authgate_testkit::TestIssuer;
-
-pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+use authgate::User;
+use authgate_extract::{Auth, GuardSpec};
+use authgate_test_support::Tokens;
+use http::StatusCode;
 
 /// Admins only.
 pub struct Admins;
@@ -29,40 +30,41 @@ impl GuardSpec for AuthentikApi {
     const REQUIREMENT: Requirement = Requirement::Scopes(&["goauthentik.io/api"]);
 }
 
-/// A running issuer and an authenticator with its keys loaded.
-pub async fn setup() -> Result<(TestIssuer, Authenticator), Box<dyn std::error::Error>> {
-    let issuer = TestIssuer::start().await?;
-    let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
-        .role_map(RoleMap::parse("app-admins=admin,app-support=support")?)
-        .build()?;
-    let auth = Authenticator::new(config);
-    auth.refresh_keys().await?;
-    Ok((issuer, auth))
+/// Answers with the user's `sub`.
+pub async fn me(Auth(user): Auth<User>) -> String {
+    user.sub
 }
 
-pub fn admin(issuer: &TestIssuer) -> String {
-    issuer.token().sub("ada").groups(["app-admins"]).sign()
+/// Answers with the user's `sub`, or `anonymous`.
+pub async fn maybe(user: Option<Auth<User>>) -> String {
+    user.map_or_else(|| String::from("anonymous"), |Auth(user)| user.sub)
 }
 
-pub fn support(issuer: &TestIssuer) -> String {
-    issuer
-        .token()
-        .sub("sam")
-        .groups(["app-support"])
-        .scope("openid")
-        .sign()
-}
+/// One request of [`guard_cases`]: method, path, bearer token, expected status.
+pub type Case = (&'static str, &'static str, Option<String>, StatusCode);
 
-pub fn api_user(issuer: &TestIssuer) -> String {
-    issuer
-        .token()
-        .sub("api")
-        .scope("openid goauthentik.io/api")
-        .sign()
-}
-
-/// The `code` of a JSON error body.
-pub fn code(body: &[u8]) -> String {
-    let value: serde_json::Value = serde_json::from_slice(body).expect("a JSON body");
-    value["error"].as_str().expect("a code").to_owned()
+/// What each preset token gets from the routes every framework's guard test mounts:
+/// `GET /admin/a` and `POST /admin/b` (role `admin`), `GET /staff` (`admin` or
+/// `support`), `GET /api` (scope `goauthentik.io/api`), `GET /members` (anyone signed
+/// in) and `GET /public` (anyone).
+pub fn guard_cases(t: &Tokens) -> Vec<Case> {
+    let (ada, sam, api) = (
+        Some(t.admin.clone()),
+        Some(t.support.clone()),
+        Some(t.api.clone()),
+    );
+    vec![
+        ("GET", "/admin/a", ada.clone(), StatusCode::OK),
+        ("POST", "/admin/b", ada.clone(), StatusCode::OK),
+        ("GET", "/admin/a", sam.clone(), StatusCode::FORBIDDEN),
+        ("POST", "/admin/b", None, StatusCode::UNAUTHORIZED),
+        ("GET", "/staff", sam.clone(), StatusCode::OK),
+        ("GET", "/staff", ada, StatusCode::OK),
+        ("GET", "/staff", api.clone(), StatusCode::FORBIDDEN),
+        ("GET", "/api", api.clone(), StatusCode::OK),
+        ("GET", "/api", sam, StatusCode::FORBIDDEN),
+        ("GET", "/members", api, StatusCode::OK),
+        ("GET", "/members", None, StatusCode::UNAUTHORIZED),
+        ("GET", "/public", None, StatusCode::OK),
+    ]
 }

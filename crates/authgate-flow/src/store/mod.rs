@@ -9,6 +9,9 @@
 //! - `RedisStore` (feature `redis`): several instances behind a load balancer, with
 //!   `SET … EX` and `GETDEL`.
 //!
+//! Both pass the same conformance suite, which a store of your own can run too:
+//! `store::conformance` and `store_conformance!` (feature `conformance`).
+//!
 //! The flow never hands a store a secret in clear: keys are hashes of the state or
 //! code, values are sealed with a key only the holder of the code can derive.
 //!
@@ -58,6 +61,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub mod conformance;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;

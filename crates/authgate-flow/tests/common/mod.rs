@@ -1,166 +1,27 @@
-//! Shared by the integration tests: the store conformance suite (run against every
-//! store, tower-sessions style), a test OpenID provider, a cookie-keeping browser,
-//! a `redis-server` harness and a log capture.
+//! Shared by this crate's integration tests: a test OpenID provider, a
+//! `redis-server` harness, a log capture, and the flow's behaviour through a store
+//! outage. The store conformance suite is public (`authgate_flow::store::conformance`,
+//! feature `conformance`); the browser comes from `authgate-test-support`.
 //!
 //! Each test binary uses a part of it.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod browser;
 pub mod logs;
 pub mod provider;
 pub mod redis_server;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use authgate_flow::Flow;
 use authgate_flow::store::Store;
+use authgate_test_support::Browser;
 
-use browser::Browser;
 use provider::Provider;
 
-/// Expands to the store conformance tests for the store made by `$make`, an async
-/// expression yielding `(store, guard)`; the guard lives as long as the test (for
-/// Redis: the server).
-#[macro_export]
-macro_rules! store_conformance {
-    ($make:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn conformance_take_once() {
-            let (store, _guard) = $make.await;
-            common::take_once(&store).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn conformance_missing_keys_are_none() {
-            let (store, _guard) = $make.await;
-            common::missing_keys_are_none(&store).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn conformance_put_replaces() {
-            let (store, _guard) = $make.await;
-            common::put_replaces(&store).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn conformance_ttl_expiry() {
-            let (store, _guard) = $make.await;
-            common::ttl_expiry(&store).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn conformance_100_concurrent_takes_give_exactly_one() {
-            let (store, _guard) = $make.await;
-            common::concurrent_takes_give_exactly_one(store).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-        async fn conformance_binary_values_round_trip() {
-            let (store, _guard) = $make.await;
-            common::binary_values_round_trip(&store).await;
-        }
-    };
-}
-
-pub async fn take_once<S: Store>(store: &S) {
-    store
-        .put("exchange:once", b"tokens".to_vec(), Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.take("exchange:once").await.unwrap(),
-        Some(b"tokens".to_vec())
-    );
-    assert_eq!(
-        store.take("exchange:once").await.unwrap(),
-        None,
-        "taken twice"
-    );
-}
-
-pub async fn missing_keys_are_none<S: Store>(store: &S) {
-    assert_eq!(store.take("state:never-stored").await.unwrap(), None);
-}
-
-pub async fn put_replaces<S: Store>(store: &S) {
-    store
-        .put("k", b"one".to_vec(), Duration::from_secs(60))
-        .await
-        .unwrap();
-    store
-        .put("k", b"two".to_vec(), Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert_eq!(store.take("k").await.unwrap(), Some(b"two".to_vec()));
-    assert_eq!(store.take("k").await.unwrap(), None);
-}
-
-pub async fn ttl_expiry<S: Store>(store: &S) {
-    store
-        .put("short-a", b"a".to_vec(), Duration::from_secs(1))
-        .await
-        .unwrap();
-    store
-        .put("short-b", b"b".to_vec(), Duration::from_secs(1))
-        .await
-        .unwrap();
-    store
-        .put("long", b"l".to_vec(), Duration::from_secs(60))
-        .await
-        .unwrap();
-    // Alive before its TTL...
-    assert_eq!(store.take("short-a").await.unwrap(), Some(b"a".to_vec()));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // ...never returned after it.
-    assert_eq!(
-        store.take("short-b").await.unwrap(),
-        None,
-        "expired value returned"
-    );
-    assert_eq!(store.take("long").await.unwrap(), Some(b"l".to_vec()));
-}
-
-pub async fn concurrent_takes_give_exactly_one<S: Store + Clone>(store: S) {
-    store
-        .put(
-            "exchange:contended",
-            b"tokens".to_vec(),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-    let barrier = Arc::new(tokio::sync::Barrier::new(100));
-    let tasks: Vec<_> = (0..100)
-        .map(|_| {
-            let store = store.clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                store.take("exchange:contended").await.unwrap()
-            })
-        })
-        .collect();
-    let mut winners = 0;
-    for task in tasks {
-        if let Some(value) = task.await.unwrap() {
-            assert_eq!(value, b"tokens");
-            winners += 1;
-        }
-    }
-    assert_eq!(
-        winners, 1,
-        "exactly one of 100 concurrent takes must succeed"
-    );
-}
-
-pub async fn binary_values_round_trip<S: Store>(store: &S) {
-    let value: Vec<u8> = (0..=255).collect();
-    store
-        .put("bin", value.clone(), Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert_eq!(store.take("bin").await.unwrap(), Some(value));
+/// A browser on `app` (the flow's router) that sends the frontend's `Origin` on
+/// `POST`s, as the frontend's pages do.
+pub fn browser(app: axum::Router) -> Browser {
+    Browser::in_process(app).with_origin(provider::FRONTEND)
 }
 
 /// A store backend a test can take down and bring back (empty, as a restarted Redis
@@ -205,18 +66,11 @@ pub async fn login_to_exchange_code(
 pub async fn outage_is_503_and_nothing_survives<H: Outage>(mut harness: H) {
     let provider = Provider::start();
     let flow = flow_with(&provider, harness.store());
-    let mut browser = Browser::new(flow.router());
+    let mut browser = browser(flow.router());
 
     // Down at /login: a page for the browser, with Retry-After.
     harness.stop();
-    let login = browser
-        .send(
-            http::Method::GET,
-            "/auth/login",
-            None,
-            &[("accept", "text/html")],
-        )
-        .await;
+    let login = browser.get_page("/auth/login").await;
     assert_eq!(login.status, 503, "{}", login.body);
     assert!(
         login.headers["content-type"]
