@@ -219,7 +219,7 @@ fn cases(issuer: &TestIssuer) -> Vec<Case> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn axum_and_example_actixs_answer_identically() {
+async fn axum_and_actix_services_answer_identically() {
     let issuer = TestIssuer::start().await.unwrap();
     let axum = AxumService::start(config(&issuer)).await;
     let actix = ActixService::start(config(&issuer)).await;
