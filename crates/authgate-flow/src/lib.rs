@@ -19,6 +19,7 @@
 //! | `axum` | `Flow::router()`: an axum `Router` |
 //! | `actix` | `Flow::scope()`: an actix-web `Scope` |
 //! | `redis` | `store::RedisStore` |
+//! | `conformance` | `store::conformance` and [`store_conformance!`]: the store suite, for your own store |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
