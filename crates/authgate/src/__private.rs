@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::authenticator::{Authentication, Authenticator};
 
-pub use crate::config::parse_http_url;
+pub use crate::config::{EnvVars, parse_http_url};
 pub use crate::request::{cookie_value, is_unsafe_method, origin_is_trusted};
 
 /// Put into the request extensions by every adapter that ran, so extractors can tell

@@ -169,12 +169,10 @@ impl AuthError {
     /// 503, and the JSON body `{"error": code, "message": ...}`.
     #[must_use]
     pub fn rejection(&self, realm: &str) -> Rejection {
+        let status = self.status();
         let message = self.to_string();
-        let mut rejection = Rejection::new(self.status(), self.code(), message.clone());
-        if matches!(
-            self.status(),
-            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST
-        ) {
+        let mut rejection = Rejection::new(status, self.code(), message.clone());
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST) {
             let challenge = match self.rfc6750_code() {
                 Some(code) => {
                     bearer_challenge(realm, &[("error", code), ("error_description", &message)])

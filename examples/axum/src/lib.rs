@@ -16,17 +16,17 @@ use std::sync::Arc;
 use authgate::AuthLayer;
 use authgate_extract::{AccessToken, Auth, User, require_any_role, require_role, require_scope};
 use authgate_flow::Flow;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use example_contract::{Reply, ServiceConfig, ServiceConfigError};
 
 type Config = Arc<ServiceConfig>;
 
 fn reply(reply: Reply) -> Response {
-    (reply.status, Json(reply.body)).into_response()
+    reply.into_response().map(axum::body::Body::from)
 }
 
 async fn health() -> Response {

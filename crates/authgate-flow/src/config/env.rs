@@ -1,7 +1,7 @@
 //! Reading a [`FlowConfig`] from environment variables ([`FlowConfig::from_env`]; the
 //! variables are listed in the [`FlowConfig`](crate::FlowConfig) docs).
 
-use authgate::ConfigError;
+use authgate::__private::EnvVars;
 
 use super::{ClientAuth, FlowConfig, FlowConfigError};
 
@@ -44,10 +44,9 @@ impl FlowConfig {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str, expected: &'static str| {
-            var(name).ok_or(FlowConfigError::from(ConfigError::missing(name, expected)))
-        };
+        let env = EnvVars::new(get);
+        let var = |name| env.var(name);
+        let required = |name, expected| env.required(name, expected).map_err(FlowConfigError::from);
         let client_id = required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?;
         let frontend = required("FRONTEND_URL", "the frontend's base URL")?;
         let api = required("API_URL", "this API's public base URL")?;

@@ -28,10 +28,9 @@ impl AuthConfig {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let var = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str, expected: &'static str| {
-            var(name).ok_or(ConfigError::Missing { name, expected })
-        };
+        let env = EnvVars::new(get);
+        let var = |name| env.var(name);
+        let required = |name, expected| env.required(name, expected);
         let base = required("AUTHENTIK_URL", "the public base URL of Authentik")?;
         let slug = required("AUTHENTIK_APP_SLUG", "the Authentik application slug")?;
         let client_id = required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?;
@@ -54,6 +53,39 @@ impl AuthConfig {
             }
         }
         builder.build()
+    }
+}
+
+/// Reads configuration variables through a lookup function: the one rule for every
+/// `from_env_with` in authgate (a value that is empty or only whitespace is unset).
+#[derive(Debug)]
+pub struct EnvVars<F> {
+    get: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> EnvVars<F> {
+    /// Variables looked up through `get`.
+    pub fn new(get: F) -> Self {
+        Self { get }
+    }
+
+    /// The value of `name`, if it is set and not blank.
+    pub fn var(&self, name: &str) -> Option<String> {
+        (self.get)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value of `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Missing`] naming `name` and saying what it should hold.
+    pub fn required(
+        &self,
+        name: &'static str,
+        expected: &'static str,
+    ) -> Result<String, ConfigError> {
+        self.var(name)
+            .ok_or(ConfigError::Missing { name, expected })
     }
 }
 

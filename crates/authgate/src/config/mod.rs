@@ -18,6 +18,7 @@ mod origin;
 
 pub use builder::AuthConfigBuilder;
 pub use builder::parse_http_url;
+pub use env::EnvVars;
 
 /// The largest leeway accepted: clocks further apart than this are a bug, not skew.
 pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
