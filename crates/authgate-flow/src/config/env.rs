@@ -104,6 +104,7 @@ impl FlowConfig {
 mod tests {
     use super::*;
     use crate::config::{AUTHENTIK_API_SCOPE, DEFAULT_SCOPES};
+    use authgate::ConfigError;
     use std::time::Duration;
 
     fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
