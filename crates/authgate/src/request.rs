@@ -183,21 +183,28 @@ pub fn is_unsafe_method(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
 }
 
-/// The CSRF rule for a cookie-authenticated unsafe request: its `Origin` is one of
-/// `trusted` origins, or the browser says `Sec-Fetch-Site: same-origin | same-site | none`.
+/// The CSRF rule for a cookie-authenticated unsafe request (the core and the flow
+/// share it):
+///
+/// 1. When the request carries an `Origin`, only the `trusted` list decides. `null`
+///    (sandboxed frames, some redirects) is never trusted, and `Sec-Fetch-Site` is not
+///    consulted: a sibling subdomain is `same-site` but not trusted.
+/// 2. Only when `Origin` is absent may `Sec-Fetch-Site` decide, and only
+///    `same-origin` passes.
+/// 3. With neither header the request is refused.
 #[must_use]
 pub fn origin_is_trusted<H: HeaderSource + ?Sized>(headers: &H, trusted: &[String]) -> bool {
-    let origin_ok = headers.values("origin").next().is_some_and(|origin| {
+    if let Some(origin) = headers.values("origin").next() {
         let origin = trim(origin);
-        trusted
-            .iter()
-            .any(|t| t.as_bytes().eq_ignore_ascii_case(origin))
-    });
-    origin_ok
-        || headers
-            .values("sec-fetch-site")
-            .next()
-            .is_some_and(|site| matches!(trim(site), b"same-origin" | b"same-site" | b"none"))
+        return origin != b"null"
+            && trusted
+                .iter()
+                .any(|t| t.as_bytes().eq_ignore_ascii_case(origin));
+    }
+    headers
+        .values("sec-fetch-site")
+        .next()
+        .is_some_and(|site| trim(site).eq_ignore_ascii_case(b"same-origin"))
 }
 
 #[cfg(test)]
@@ -294,27 +301,29 @@ mod tests {
     #[test]
     fn origin_check() {
         let trusted = vec!["https://app.example.com".to_owned()];
-        assert!(origin_is_trusted(
-            &headers(&[("origin", "https://app.example.com")]),
-            &trusted
-        ));
-        assert!(!origin_is_trusted(
-            &headers(&[("origin", "https://evil.example")]),
-            &trusted
-        ));
-        assert!(!origin_is_trusted(&headers(&[]), &trusted));
-        assert!(origin_is_trusted(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            &trusted
-        ));
-        assert!(origin_is_trusted(
-            &headers(&[("sec-fetch-site", "none")]),
-            &trusted
-        ));
-        assert!(!origin_is_trusted(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            &trusted
-        ));
+        let check = |pairs: &[(&'static str, &str)]| origin_is_trusted(&headers(pairs), &trusted);
+        // Origin present: only the trusted list decides.
+        assert!(check(&[("origin", "https://app.example.com")]));
+        assert!(check(&[("origin", "HTTPS://APP.EXAMPLE.COM")]));
+        assert!(!check(&[("origin", "https://evil.example")]));
+        assert!(!check(&[("origin", "https://blog.app.example.com")]));
+        assert!(!check(&[("origin", "null")]));
+        // A sibling subdomain is same-site, and still refused.
+        assert!(!check(&[
+            ("origin", "https://blog.example.com"),
+            ("sec-fetch-site", "same-site")
+        ]));
+        assert!(!check(&[
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ]));
+        // Origin absent: only Sec-Fetch-Site: same-origin passes.
+        assert!(check(&[("sec-fetch-site", "same-origin")]));
+        for site in ["same-site", "cross-site", "none", ""] {
+            assert!(!check(&[("sec-fetch-site", site)]), "{site}");
+        }
+        // Neither header: refused.
+        assert!(!check(&[]));
         assert!(is_unsafe_method("POST") && is_unsafe_method("DELETE"));
         assert!(!is_unsafe_method("GET") && !is_unsafe_method("OPTIONS"));
     }

@@ -379,13 +379,29 @@ async fn cookie_authenticated_unsafe_requests_need_a_trusted_origin() {
     assert_eq!(refused.code(), "cross_site_request");
     let evil = send(&svc, post(&[("origin", "https://evil.example")])).await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
-    let cross = send(&svc, post(&[("sec-fetch-site", "cross-site")])).await;
-    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    // A sibling subdomain is same-site, but its Origin is not trusted: refused.
+    for attack in [
+        post(&[("sec-fetch-site", "cross-site")]),
+        post(&[("sec-fetch-site", "same-site")]),
+        post(&[("sec-fetch-site", "none")]),
+        post(&[
+            ("origin", "https://blog.example.com"),
+            ("sec-fetch-site", "same-site"),
+        ]),
+        post(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+    ] {
+        let refused = send(&svc, attack).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.code(), "cross_site_request");
+    }
 
     for ok in [
         post(&[("origin", "https://app.example.com")]),
+        post(&[
+            ("origin", "https://app.example.com"),
+            ("sec-fetch-site", "same-site"),
+        ]),
         post(&[("sec-fetch-site", "same-origin")]),
-        post(&[("sec-fetch-site", "same-site")]),
     ] {
         assert_eq!(send(&svc, ok).await.body, "alice");
     }

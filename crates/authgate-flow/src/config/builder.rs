@@ -200,7 +200,9 @@ impl FlowConfigBuilder {
 
     /// Checks the origin of `POST /exchange`, `/refresh` and `/logout` (default on): the
     /// `Origin` must be the frontend, the API, or a trusted origin of the core
-    /// configuration, or the browser must say `Sec-Fetch-Site: same-origin|same-site`.
+    /// configuration; without an `Origin` the browser must say
+    /// `Sec-Fetch-Site: same-origin`; with neither header the request is refused. This
+    /// is the core's rule ([`authgate::AuthConfigBuilder::csrf_protection`]).
     /// This stops another site from logging a user into the attacker's account.
     ///
     /// It also binds each login to the browser that started it: `/login` sets a

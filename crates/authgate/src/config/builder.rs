@@ -169,6 +169,13 @@ impl AuthConfigBuilder {
 
     /// Switches the CSRF origin check for cookie-authenticated unsafe requests on or
     /// off (default on).
+    ///
+    /// The rule: when the request has an `Origin`, only the
+    /// [trusted origins](Self::trusted_origin) decide (`null` never passes, and
+    /// `Sec-Fetch-Site: same-site` does not help a sibling subdomain); only when
+    /// `Origin` is absent may `Sec-Fetch-Site` decide, and then only `same-origin`;
+    /// with neither header the request is refused. Bearer requests and safe methods
+    /// are not checked.
     pub fn csrf_protection(mut self, enabled: bool) -> Self {
         self.csrf = enabled;
         self
