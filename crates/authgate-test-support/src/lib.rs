@@ -12,7 +12,9 @@
 //! - [`axum::send`] and (feature `actix`) `actix::call` with `actix::request`: one
 //!   request to an app under test;
 //! - [`Browser`]: a cookie-keeping browser, in-process on an axum `Router` or over
-//!   real HTTP.
+//!   real HTTP;
+//! - [`webdriver::Chrome`]: a headless Chromium through `chromedriver`, for the
+//!   browser journey.
 //!
 //! Fixtures used by one suite only stay with that suite.
 //!
@@ -38,6 +40,7 @@ pub mod actix;
 pub mod axum;
 pub mod browser;
 mod reply;
+pub mod webdriver;
 
 pub use browser::{Browser, attributes};
 pub use reply::Reply;
