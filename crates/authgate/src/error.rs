@@ -286,6 +286,17 @@ pub enum FetchError {
         #[source]
         source: std::sync::Arc<reqwest::Error>,
     },
+    /// The discovery document names another issuer than the configured one (after
+    /// moving it back from the internal URL to the public origin, when one is set).
+    #[error(
+        "the discovery document names the issuer {discovered:?}, not the configured {configured:?}"
+    )]
+    IssuerMismatch {
+        /// The configured issuer.
+        configured: String,
+        /// The `issuer` of the discovery document.
+        discovered: String,
+    },
 }
 
 /// A configuration value is missing or malformed.

@@ -81,13 +81,14 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    /// A client with the policy's timeouts, at most 5 redirects, and authgate's user
-    /// agent. A client that cannot be built is reported by every fetch.
+    /// A client with the policy's timeouts, at most 5 redirects and only within the
+    /// origin asked ([`same_origin_redirects`]), and authgate's user agent. A client that
+    /// cannot be built is reported by every fetch.
     pub(crate) fn new(policy: &HttpPolicy) -> Self {
         let client = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(same_origin_redirects())
             .user_agent(concat!("authgate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(Arc::new);
@@ -155,6 +156,31 @@ impl Fetcher {
         })?;
         Ok((value, max_age))
     }
+}
+
+/// Why a redirect was not followed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the provider redirected to another origin ({to}); keys and discovery are fetched from the configured origin only"
+)]
+struct CrossOriginRedirect {
+    to: String,
+}
+
+/// Redirects are followed within the origin of the first request only (at most 5):
+/// a provider document that redirects elsewhere could hand authgate an attacker's keys.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(Url::origin);
+        if first.as_ref() != Some(&attempt.url().origin()) {
+            let to = attempt.url().origin().ascii_serialization();
+            attempt.error(CrossOriginRedirect { to })
+        } else if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// `max-age=N` from a `Cache-Control` value (`no-store`/`no-cache` mean "use the minimum").

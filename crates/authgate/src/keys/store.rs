@@ -241,14 +241,11 @@ impl KeyStore {
                         .fetcher
                         .get_json::<ProviderMetadata>(url, "discovery document")
                         .await?;
-                    if meta.issuer != self.config.issuer {
-                        // Authentik names its issuer after the Host it was asked on, so a
-                        // fetch through the internal URL may see another one: note it only.
-                        tracing::debug!(
-                            discovered = %meta.issuer,
-                            configured = %self.config.issuer,
-                            "discovery document names another issuer"
-                        );
+                    if !names_issuer(&meta.issuer, &self.config.issuer, internal) {
+                        return Err(FetchError::IssuerMismatch {
+                            configured: self.config.issuer.clone(),
+                            discovered: meta.issuer,
+                        });
                     }
                     let jwks = meta.jwks_url(internal)?;
                     self.metadata.store(Some(Arc::new(meta)));
@@ -272,5 +269,66 @@ impl KeyStore {
             url: jwks_url.to_string(),
         })?;
         Ok((set, max_age))
+    }
+}
+
+/// Whether a discovery document's `issuer` is the configured one: equal, or (through
+/// an internal URL, where Authentik names its issuer after the host it was asked on)
+/// equal once moved back to the public origin.
+fn names_issuer(
+    discovered: &str,
+    configured: &str,
+    internal: Option<&super::fetch::InternalOrigin>,
+) -> bool {
+    discovered == configured
+        || internal.is_some_and(|origin| {
+            url::Url::parse(discovered)
+                .is_ok_and(|url| origin.to_public(url).as_str() == configured)
+        })
+}
+
+#[cfg(test)]
+mod issuer_tests {
+    use super::*;
+
+    #[test]
+    fn the_discovered_issuer_must_be_the_configured_one() {
+        let configured = "https://auth.example.com/application/o/app/";
+        assert!(names_issuer(configured, configured, None));
+        assert!(!names_issuer(
+            "https://evil.example/application/o/app/",
+            configured,
+            None
+        ));
+        assert!(!names_issuer(
+            "https://auth.example.com/application/o/other/",
+            configured,
+            None
+        ));
+        assert!(!names_issuer(
+            "https://auth.example.com/application/o/app",
+            configured,
+            None
+        ));
+        let internal = super::super::fetch::InternalOrigin::new(
+            url::Url::parse("https://auth.example.com").unwrap(),
+            url::Url::parse("http://authentik:9000").unwrap(),
+        );
+        assert!(names_issuer(
+            "http://authentik:9000/application/o/app/",
+            configured,
+            Some(&internal)
+        ));
+        assert!(names_issuer(configured, configured, Some(&internal)));
+        assert!(!names_issuer(
+            "http://authentik:9000/application/o/other/",
+            configured,
+            Some(&internal)
+        ));
+        assert!(!names_issuer(
+            "http://other:9000/application/o/app/",
+            configured,
+            Some(&internal)
+        ));
     }
 }
