@@ -372,12 +372,15 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         if token.len() > max {
             return Err(AuthError::TokenTooLarge { limit: max }.into());
         }
-        let Some(keys) = self.inner.keys.current() else {
+        let now = now();
+        // No key set, or one that could not be refreshed for longer than the configured
+        // maximum: 503 rather than keys trusted for ever (cached tokens included).
+        let Some(keys) = self.inner.keys.current().filter(|keys| keys.stale_at > now) else {
             return Err(self.unavailable().into());
         };
         let hash = self.inner.cache.as_ref().map(|_| hash_token(token));
         if let (Some(cache), Some(hash)) = (&self.inner.cache, &hash)
-            && let Some(user) = cache.get(hash, now(), &keys)
+            && let Some(user) = cache.get(hash, now, &keys)
         {
             return Ok(user);
         }

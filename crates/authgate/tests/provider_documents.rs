@@ -1,5 +1,6 @@
 //! What authgate accepts from the provider's documents: a discovery document must name
-//! the configured issuer, and redirects never lead to another origin.
+//! the configured issuer, redirects never lead to another origin, and a key set that
+//! cannot be refreshed is trusted for a bounded time only.
 
 use authgate::{AuthConfig, Authenticator, FetchError};
 use authgate_testkit::TestIssuer;
@@ -207,4 +208,50 @@ async fn redirects_within_the_origin_are_followed() {
         .iss(&format!("{base}/application/o/{SLUG}/"))
         .sign();
     assert!(auth.verify(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn keys_that_cannot_be_refreshed_are_trusted_for_a_bounded_time_only() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let auth = Authenticator::new(
+        AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
+            .max_stale_keys(Some(std::time::Duration::from_secs(1)))
+            .build()
+            .unwrap(),
+    );
+    auth.refresh_keys().await.unwrap();
+    let token = issuer.token().sub("alice").sign();
+    assert_eq!(auth.verify(&token).await.unwrap().sub, "alice"); // now cached
+
+    // The provider goes away; the last good set serves until it is a second old
+    // (whole seconds: wait until the clock has passed its second twice).
+    issuer.set_outage(true);
+    assert!(auth.refresh_keys().await.is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let refused = auth.verify(&token).await.unwrap_err();
+    assert_eq!(
+        refused.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{refused}"
+    );
+    assert_eq!(refused.code(), "keys_unavailable");
+    let fresh = issuer.token().sub("bob").sign();
+    assert_eq!(
+        auth.verify(&fresh).await.unwrap_err().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    // The provider is back: a successful fetch makes the keys trusted again.
+    issuer.set_outage(false);
+    auth.refresh_keys().await.unwrap();
+    assert_eq!(auth.verify(&token).await.unwrap().sub, "alice");
+}
+
+#[test]
+fn a_zero_maximum_key_age_is_a_configuration_error() {
+    let err = AuthConfig::authentik("https://auth.example.com", SLUG, "client")
+        .max_stale_keys(Some(std::time::Duration::ZERO))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("max_stale_keys"), "{err}");
 }

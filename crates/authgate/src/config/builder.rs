@@ -219,6 +219,16 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// How long a key set is trusted after its last successful fetch while every
+    /// refetch fails (default 24 h; whole seconds, at least 1). After it, requests get
+    /// `503 keys_unavailable`, cached tokens included, until a fetch succeeds again:
+    /// keys the provider may have revoked are not trusted for ever. `None` trusts the
+    /// last good set indefinitely. Static key sets never go stale.
+    pub fn max_stale_keys(mut self, age: Option<Duration>) -> Self {
+        self.refresh.max_stale = age;
+        self
+    }
+
     /// Timeouts of discovery and JWKS requests (default 5 s to connect, 10 s in all).
     pub fn http_timeouts(mut self, connect: Duration, total: Duration) -> Self {
         self.http.connect_timeout = connect;
@@ -381,6 +391,12 @@ impl AuthConfigBuilder {
             return Err(ConfigError::invalid(
                 "jwks_refresh",
                 "non-zero intervals with min <= max",
+            ));
+        }
+        if refresh.max_stale.is_some_and(|age| age.as_secs() == 0) {
+            return Err(ConfigError::invalid(
+                "max_stale_keys",
+                "at least one second, or None",
             ));
         }
         Ok(())

@@ -40,6 +40,8 @@ pub(crate) struct KeySet {
     all: Vec<Arc<Key>>,
     fingerprints: HashSet<u64>,
     pub(crate) generation: u64,
+    /// Unix second from which this set is too old to trust ([`i64::MAX`]: never).
+    pub(crate) stale_at: i64,
 }
 
 /// Why a JWK set could not be used.
@@ -78,6 +80,7 @@ impl KeySet {
             all: Vec::new(),
             fingerprints: HashSet::new(),
             generation,
+            stale_at: i64::MAX,
         };
         for (index, value) in values.iter().enumerate() {
             match parse_jwk(value) {
@@ -101,9 +104,14 @@ impl KeySet {
         Ok(set)
     }
 
-    /// The same keys under another generation number.
-    pub(crate) fn with_generation(self, generation: u64) -> Self {
-        Self { generation, ..self }
+    /// The same keys under another generation number, trusted until `stale_at`
+    /// (Unix seconds).
+    pub(crate) fn with_generation(self, generation: u64, stale_at: i64) -> Self {
+        Self {
+            generation,
+            stale_at,
+            ..self
+        }
     }
 
     /// The key for a token: by `kid` when it has one, otherwise the one key that fits

@@ -19,6 +19,9 @@ pub(crate) struct RefreshPolicy {
     pub(crate) unknown_kid_window: Duration,
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
+    /// How long a key set is trusted after its last successful fetch, while refetches
+    /// fail (`None`: for ever).
+    pub(crate) max_stale: Option<Duration>,
 }
 
 impl Default for RefreshPolicy {
@@ -31,6 +34,7 @@ impl Default for RefreshPolicy {
             unknown_kid_window: Duration::from_secs(60),
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
+            max_stale: Some(Duration::from_secs(24 * 3600)),
         }
     }
 }

@@ -202,7 +202,10 @@ impl KeyStore {
         match self.fetch_set().await {
             Ok((set, max_age)) => {
                 let generation = self.generation.load(Ordering::Acquire) + 1;
-                let set = set.with_generation(generation);
+                let stale_at = self.config.refresh.max_stale.map_or(i64::MAX, |age| {
+                    unix_now().saturating_add(i64::try_from(age.as_secs()).unwrap_or(i64::MAX))
+                });
+                let set = set.with_generation(generation, stale_at);
                 tracing::debug!(keys = set.len(), generation, "JWK set updated");
                 self.current.store(Some(Arc::new(set)));
                 self.generation.store(generation, Ordering::Release);
@@ -270,6 +273,13 @@ impl KeyStore {
         })?;
         Ok((set, max_age))
     }
+}
+
+/// The current Unix second.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Whether a discovery document's `issuer` is the configured one: equal, or (through
