@@ -72,12 +72,34 @@ pub struct GuardLayer<U = User> {
 
 impl GuardLayer<User> {
     /// A guard for `requirement`, checking the default [`User`].
+    ///
+    /// # Panics
+    ///
+    /// When the requirement is invalid ([`Requirement::validate`]): an empty role or
+    /// scope list, or an empty name. Like a conflicting axum route, this stops the
+    /// service while its router is built, rather than guarding nothing. Use
+    /// [`try_new`](Self::try_new) for requirements read at run time.
     #[must_use]
+    #[track_caller]
     pub fn new(requirement: Requirement) -> Self {
-        Self {
+        match Self::try_new(requirement) {
+            Ok(layer) => layer,
+            Err(err) => panic!("authgate: invalid guard {requirement:?}: {err}"),
+        }
+    }
+
+    /// A guard for `requirement`, or why it cannot be one.
+    ///
+    /// # Errors
+    ///
+    /// The [`InvalidRequirement`](authgate::InvalidRequirement) from
+    /// [`Requirement::validate`].
+    pub fn try_new(requirement: Requirement) -> Result<Self, authgate::InvalidRequirement> {
+        requirement.validate()?;
+        Ok(Self {
             requirement,
             user: PhantomData,
-        }
+        })
     }
 }
 
@@ -115,13 +137,23 @@ impl<U> fmt::Debug for GuardLayer<U> {
 }
 
 /// A guard for users with the role `role`.
+///
+/// # Panics
+///
+/// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
+#[track_caller]
 pub fn require_role(role: &'static str) -> GuardLayer {
     GuardLayer::new(Requirement::Role(role))
 }
 
 /// A guard for users with at least one of `roles`.
+///
+/// # Panics
+///
+/// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
+#[track_caller]
 pub fn require_any_role(roles: &'static [&'static str]) -> GuardLayer {
     GuardLayer::new(Requirement::AnyRole(roles))
 }
@@ -131,13 +163,23 @@ pub fn require_any_role(roles: &'static [&'static str]) -> GuardLayer {
 ///
 /// A refused request gets 403 with
 /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`.
+///
+/// # Panics
+///
+/// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
+#[track_caller]
 pub fn require_scope(scope: &'static str) -> GuardLayer {
     GuardLayer::new(Requirement::Scope(scope))
 }
 
 /// A guard for tokens that carry every one of `scopes`.
+///
+/// # Panics
+///
+/// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
+#[track_caller]
 pub fn require_scopes(scopes: &'static [&'static str]) -> GuardLayer {
     GuardLayer::new(Requirement::Scopes(scopes))
 }

@@ -10,7 +10,7 @@ use authgate_extract::actix::{
 use authgate_extract::{Auth, Guard};
 use authgate_test_support::actix::{call, request};
 use authgate_test_support::{TestResult, Tokens, admin, api_user, setup, support};
-use common::{Admins, AuthentikApi, Staff, guard_cases, maybe, me};
+use common::{Admins, AuthentikApi, NobodyListed, Staff, guard_cases, maybe, me};
 use http::StatusCode;
 
 fn optional(auth: &Authenticator) -> AuthMiddleware {
@@ -305,4 +305,28 @@ async fn rejection_is_a_responder_too() {
             r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
         )
     );
+}
+
+#[actix_web::test]
+async fn a_guard_spec_with_an_empty_role_list_refuses_everyone_with_500() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/nobody",
+                web::get().to(|_: Guard<NobodyListed>| async { "let through" }),
+            )
+            .wrap(optional(&auth)),
+    )
+    .await;
+    for token in [Some(admin(&issuer)), Some(support(&issuer)), None] {
+        let reply = call(
+            &app,
+            request("GET", "/nobody", token.as_deref(), "").to_request(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(reply.code(), "guard_misconfigured");
+    }
+    Ok(())
 }

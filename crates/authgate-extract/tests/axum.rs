@@ -11,7 +11,7 @@ use authgate_test_support::{Reply, TestResult, Tokens, admin, api_user, setup, s
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use common::{Admins, AuthentikApi, Staff, guard_cases, maybe, me};
+use common::{Admins, AuthentikApi, NobodyListed, Staff, guard_cases, maybe, me};
 
 async fn get_(app: &Router, uri: &str, token: Option<&str>) -> Reply {
     send(app, "GET", uri, token, "").await
@@ -274,5 +274,51 @@ async fn custom_user_types_work_with_extractors_and_layers() -> TestResult {
         get_(&app, "/gold", Some(&silver)).await.status,
         StatusCode::FORBIDDEN
     );
+    Ok(())
+}
+
+#[test]
+fn guards_with_empty_role_or_scope_lists_are_refused_when_built() {
+    use authgate::{InvalidRequirement, Requirement};
+    use authgate_extract::{GuardLayer, require_any_role, require_scopes};
+
+    for requirement in [
+        Requirement::AnyRole(&[]),
+        Requirement::Scopes(&[]),
+        Requirement::Role(""),
+        Requirement::Scope("openid email"),
+    ] {
+        let err = GuardLayer::try_new(requirement).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                InvalidRequirement::Empty { .. } | InvalidRequirement::BadName { .. }
+            ),
+            "{requirement:?}"
+        );
+    }
+    for build in [(|| drop(require_any_role(&[]))) as fn(), || {
+        drop(require_scopes(&[]))
+    }] {
+        let panic = std::panic::catch_unwind(build).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("an empty list is refused"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_guard_spec_with_an_empty_role_list_refuses_everyone_with_500() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let app = Router::new()
+        .route(
+            "/nobody",
+            get(|_: Guard<NobodyListed>| async { "let through" }),
+        )
+        .layer(optional(&auth));
+    for token in [Some(admin(&issuer)), Some(support(&issuer)), None] {
+        let reply = get_(&app, "/nobody", token.as_deref()).await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(reply.code(), "guard_misconfigured");
+    }
     Ok(())
 }

@@ -60,13 +60,54 @@ pub enum Requirement {
 }
 
 impl Requirement {
+    /// Whether this requirement can be checked: role and scope lists are not empty
+    /// (an empty "any of" list would let nobody or everybody through, depending on how
+    /// it is read), and every role and scope is a non-empty token without whitespace.
+    /// Guards call this when they are built.
+    ///
+    /// ```
+    /// use authgate::Requirement;
+    ///
+    /// assert!(Requirement::AnyRole(&["admin", "support"]).validate().is_ok());
+    /// assert!(Requirement::AnyRole(&[]).validate().is_err());
+    /// assert!(Requirement::Scopes(&[]).validate().is_err());
+    /// assert!(Requirement::Role("").validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An [`InvalidRequirement`] saying what is wrong.
+    pub fn validate(&self) -> Result<(), InvalidRequirement> {
+        let (what, names): (&'static str, &[&'static str]) = match self {
+            Self::Authenticated => return Ok(()),
+            Self::Role(role) => ("role", std::slice::from_ref(role)),
+            Self::AnyRole(roles) => ("role", roles),
+            Self::Scope(scope) => ("scope", std::slice::from_ref(scope)),
+            Self::Scopes(scopes) => ("scope", scopes),
+        };
+        if names.is_empty() {
+            return Err(InvalidRequirement::Empty { what });
+        }
+        match names
+            .iter()
+            .find(|name| name.is_empty() || name.chars().any(char::is_whitespace))
+        {
+            Some(name) => Err(InvalidRequirement::BadName { what, name }),
+            None => Ok(()),
+        }
+    }
+
     /// Checks `user` (`None` for an anonymous request).
+    ///
+    /// An invalid requirement (see [`validate`](Self::validate)) fails closed: every
+    /// request is refused with [`GuardError::InvalidRequirement`] (500).
     ///
     /// # Errors
     ///
     /// [`GuardError::Unauthenticated`] without a user, [`GuardError::MissingRole`] or
     /// [`GuardError::InsufficientScope`] when the user lacks what is required.
     pub fn check<U: GuardUser>(&self, user: Option<&U>) -> Result<(), GuardError> {
+        self.validate().map_err(GuardError::InvalidRequirement)?;
         let user = user.ok_or(GuardError::Unauthenticated)?;
         let (roles, scopes) = match self {
             Self::Authenticated => return Ok(()),
@@ -87,6 +128,26 @@ impl Requirement {
         }
         Ok(())
     }
+}
+
+/// Why a [`Requirement`] cannot be checked (see [`Requirement::validate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequirement {
+    /// An empty list of roles or scopes.
+    #[error("a guard needs at least one {what}; an empty list is refused")]
+    Empty {
+        /// `"role"` or `"scope"`.
+        what: &'static str,
+    },
+    /// An empty name, or one with whitespace.
+    #[error("{what} {name:?} is not a valid {what} name (empty, or with whitespace)")]
+    BadName {
+        /// `"role"` or `"scope"`.
+        what: &'static str,
+        /// The name.
+        name: &'static str,
+    },
 }
 
 /// Why a guard refused a request.
@@ -111,14 +172,19 @@ pub enum GuardError {
         /// The scopes required.
         required: Vec<&'static str>,
     },
+    /// The guard itself is invalid (a requirement that bypassed
+    /// [`Requirement::validate`]): every request is refused, with 500.
+    #[error("the guard is misconfigured: {0}")]
+    InvalidRequirement(#[source] InvalidRequirement),
 }
 
 impl GuardError {
-    /// The HTTP status: 401 for anonymous, 403 otherwise.
+    /// The HTTP status: 401 for anonymous, 500 for an invalid guard, 403 otherwise.
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::InvalidRequirement(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::FORBIDDEN,
         }
     }
@@ -130,6 +196,7 @@ impl GuardError {
             Self::Unauthenticated => AuthError::MissingToken.code(),
             Self::MissingRole { .. } => "insufficient_role",
             Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::InvalidRequirement(_) => "guard_misconfigured",
         }
     }
 
@@ -140,7 +207,7 @@ impl GuardError {
     pub fn rejection(&self, realm: &str) -> Rejection {
         match self {
             Self::Unauthenticated => AuthError::MissingToken.rejection(realm),
-            Self::MissingRole { .. } => {
+            Self::MissingRole { .. } | Self::InvalidRequirement(_) => {
                 Rejection::new(self.status(), self.code(), self.to_string())
             }
             Self::InsufficientScope { required } => {

@@ -30,6 +30,14 @@ impl GuardSpec for AuthentikApi {
     const REQUIREMENT: Requirement = Requirement::Scopes(&["goauthentik.io/api"]);
 }
 
+/// A guard written with an empty role list: it must refuse everyone (500), never let
+/// everyone through.
+pub struct NobodyListed;
+
+impl GuardSpec for NobodyListed {
+    const REQUIREMENT: Requirement = Requirement::AnyRole(&[]);
+}
+
 /// Answers with the user's `sub`.
 pub async fn me(Auth(user): Auth<User>) -> String {
     user.sub
