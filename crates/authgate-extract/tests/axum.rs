@@ -297,9 +297,14 @@ fn guards_with_empty_role_or_scope_lists_are_refused_when_built() {
             "{requirement:?}"
         );
     }
-    for build in [(|| drop(require_any_role(&[]))) as fn(), || {
-        drop(require_scopes(&[]))
-    }] {
+    for build in [
+        (|| {
+            let _ = require_any_role(&[]);
+        }) as fn(),
+        || {
+            let _ = require_scopes(&[]);
+        },
+    ] {
         let panic = std::panic::catch_unwind(build).unwrap_err();
         let message = panic.downcast_ref::<String>().unwrap();
         assert!(message.contains("an empty list is refused"), "{message}");
