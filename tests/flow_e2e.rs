@@ -48,6 +48,8 @@ async fn setup(
         ("API_URL", api.clone()),
         ("AUTHENTIK_API_SCOPE", "true".to_owned()),
         ("AUTH_POST_LOGOUT_REDIRECT_URL", format!("{FRONTEND}/")),
+        // oidc-provider's JWT access tokens follow RFC 9068 (`typ: at+jwt`).
+        ("AUTH_TOKEN_TYPE", "at+jwt".to_owned()),
     ];
     if internal_url {
         // Server-to-server calls go to another host name of the same provider, while
@@ -421,4 +423,32 @@ async fn the_provider_access_token_works_as_a_bearer_token_too() {
         )
         .await;
     assert_eq!(admin.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_id_token_from_logout_url_does_not_open_the_api() {
+    // The ID token reaches JavaScript as `id_token_hint` in `logoutUrl`, is signed by
+    // the same issuer and has `aud` = the client id: the token-type rule refuses it.
+    let setup = setup(Framework::Axum, CLIENT_BASIC, &[], false).await;
+    let mut browser = Browser::over_http().with_origin(FRONTEND);
+    sign_in(&mut browser, &setup, "admin").await;
+    let logout = browser.post(&format!("{}/auth/logout", setup.api)).await;
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    let logout_url = url::Url::parse(logout.json()["logoutUrl"].as_str().unwrap()).unwrap();
+    let id_token = logout_url
+        .query_pairs()
+        .find(|(k, _)| k == "id_token_hint")
+        .map(|(_, v)| v.into_owned())
+        .expect("id_token_hint");
+    let bearer = format!("Bearer {id_token}");
+    let me = Browser::over_http()
+        .send(
+            Method::GET,
+            &format!("{}/api/me", setup.api),
+            None,
+            &[("authorization", bearer.as_str())],
+        )
+        .await;
+    assert_eq!(me.status, 401, "{}", me.body);
+    assert_eq!(me.json()["error"], "wrong_token_type");
 }

@@ -546,10 +546,11 @@ impl TestIssuer {
         ]
     }
 
-    /// Starts a token with `iss` = [`issuer`](Self::issuer), `aud` =
-    /// [`client_id`](Self::client_id), `sub` = `"user-1"`, `iat` = now and
-    /// `exp` = now + 300 s, to be signed with the default key (its `kid` and
-    /// algorithm in the header, `typ` `"JWT"`).
+    /// Starts an access token shaped like Authentik's: `iss` =
+    /// [`issuer`](Self::issuer), `aud` and `azp` = [`client_id`](Self::client_id), a
+    /// random `uid`, `sub` = `"user-1"`, `iat` = now and `exp` = now + 300 s, to be
+    /// signed with the default key (its `kid` and algorithm in the header, `typ`
+    /// `"JWT"`). Remove `uid` (`remove_claim("uid")`) for an ID token's shape.
     pub fn token(&self) -> TokenBuilder {
         TokenBuilder::new(self.clone())
     }

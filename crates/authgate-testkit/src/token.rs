@@ -18,6 +18,15 @@ pub fn now() -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
+/// 32 random hex digits, like Authentik's `generate_id()` for the access token's `uid`.
+pub(crate) fn random_uid() -> String {
+    let mut bytes = [0u8; 16];
+    // The system RNG does not fail on the platforms aws-lc-rs supports; a zero uid
+    // would still be a present `uid`.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
@@ -31,7 +40,7 @@ enum HeaderKid {
 
 /// Builds and signs one JWT. Made by [`TestIssuer::token`].
 ///
-/// Claims start as `iss`, `aud`, `sub`, `iat` and `exp` (see
+/// Claims start as `iss`, `aud`, `azp`, `uid`, `sub`, `iat` and `exp` (see
 /// [`TestIssuer::token`]); the header as `{"alg": <key alg>, "kid": <key kid>,
 /// "typ": "JWT"}`. Every method returns the changed builder.
 #[derive(Debug, Clone)]
@@ -52,6 +61,10 @@ impl TokenBuilder {
         claims.insert("iss".into(), json!(issuer.issuer()));
         claims.insert("aud".into(), json!(issuer.client_id()));
         claims.insert("sub".into(), json!("user-1"));
+        // Authentik's access-token shape: `azp` and a random `uid`, which its ID
+        // tokens lack (authgate's default token-type rule looks for `uid`).
+        claims.insert("azp".into(), json!(issuer.client_id()));
+        claims.insert("uid".into(), json!(random_uid()));
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + secs(DEFAULT_TOKEN_LIFETIME)));
         TokenBuilder {

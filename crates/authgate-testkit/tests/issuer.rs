@@ -353,6 +353,8 @@ async fn token_builder_claim_and_header_edits() {
         .no_exp()
         .nbf_in(Duration::from_secs(60))
         .remove_claim("iat")
+        .remove_claim("azp")
+        .remove_claim("uid")
         .claim("x", "y");
     let claims = b.claims();
     assert_eq!(
@@ -360,6 +362,12 @@ async fn token_builder_claim_and_header_edits() {
         json!({"iss": "https://evil.example/", "nbf": claims["nbf"], "x": "y"})
     );
     assert!(claims["nbf"].as_i64().unwrap() > authgate_testkit::now());
+
+    // Authentik's access-token shape: azp = the client id, and a fresh random uid.
+    let (one, two) = (issuer.token().claims(), issuer.token().claims());
+    assert_eq!(one["azp"], issuer.client_id());
+    assert_eq!(one["uid"].as_str().unwrap().len(), 32);
+    assert_ne!(one["uid"], two["uid"]);
 
     let claims = issuer.token().audiences(["a", "b"]).expired().claims();
     assert_eq!(claims["aud"], json!(["a", "b"]));

@@ -97,6 +97,10 @@ pub enum AuthError {
         /// The claim's name.
         claim: &'static str,
     },
+    /// The token is not an access token by the configured
+    /// [`TokenType`](crate::TokenType) rule (an ID token, say).
+    #[error("the token is not an access token")]
+    WrongTokenType,
     /// The claims mapper refused the verified claims.
     #[error("the token's claims were refused: {0}")]
     Mapping(#[source] MapError),
@@ -146,6 +150,7 @@ impl AuthError {
             Self::InvalidAudience => "invalid_audience",
             Self::MissingClaim { .. } => "missing_claim",
             Self::InvalidClaim { .. } => "invalid_claim",
+            Self::WrongTokenType => "wrong_token_type",
             Self::Mapping(_) => "claims_refused",
             Self::CrossSiteRequest => "cross_site_request",
             Self::KeysUnavailable { .. } => "keys_unavailable",

@@ -21,6 +21,7 @@ mod layer;
 mod options;
 mod rejection;
 mod request;
+mod token_type;
 mod user;
 mod verify;
 
@@ -38,6 +39,7 @@ pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseF
 pub use options::{AuthMode, AuthOptions};
 pub use rejection::Rejection;
 pub use request::{HeaderSource, TokenSource};
+pub use token_type::TokenType;
 pub use user::{DefaultMapper, RoleMap, User, UserBuilder};
 
 /// The workspace README's examples, compiled and run as doc tests so they cannot rot.

@@ -8,6 +8,7 @@
 //! `exp` (required), `nbf`, `iss` (exact), `aud` (string or array) and `sub`
 //! (required), with the configured leeway.
 
+use crate::token_type::TokenType;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
@@ -27,6 +28,7 @@ pub(crate) struct Rules {
     audiences: Vec<String>,
     leeway: i64,
     algs: AlgSet,
+    token_type: TokenType,
 }
 
 impl Rules {
@@ -37,6 +39,7 @@ impl Rules {
             audiences: config.audiences.clone(),
             leeway: i64::try_from(config.leeway.as_secs()).unwrap_or(300),
             algs: AlgSet::of(&config.algorithms),
+            token_type: config.token_type.clone(),
         }
     }
 }
@@ -74,6 +77,8 @@ struct JoseHeader {
     kid: Option<String>,
     #[serde(default)]
     crit: Option<Value>,
+    #[serde(default)]
+    typ: Option<String>,
 }
 
 fn malformed(reason: &'static str) -> AuthError {
@@ -127,6 +132,7 @@ pub(crate) fn verify(
     let claims: Map<String, Value> = serde_json::from_slice(&payload)
         .map_err(|_| malformed("the payload is not a JSON object"))?;
     let (sub, exp) = check_claims(&claims, rules, now)?;
+    rules.token_type.check(header.typ.as_deref(), &claims)?;
     Ok(Verified {
         claims: Claims::new(claims, sub, exp),
         exp,
@@ -203,6 +209,7 @@ mod tests {
             audiences: vec!["api".into()],
             leeway: 60,
             algs: AlgSet::of(&alg::all()),
+            token_type: TokenType::Any,
         }
     }
 

@@ -255,3 +255,65 @@ fn a_zero_maximum_key_age_is_a_configuration_error() {
         .unwrap_err();
     assert!(err.to_string().contains("max_stale_keys"), "{err}");
 }
+
+#[tokio::test]
+async fn an_id_token_is_not_an_access_token() {
+    use authgate::TokenType;
+
+    let issuer = TestIssuer::start().await.unwrap();
+    let preset = Authenticator::new(
+        AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
+            .build()
+            .unwrap(),
+    );
+    preset.refresh_keys().await.unwrap();
+    assert_eq!(preset.config().token_type(), &TokenType::authentik());
+    // Authentik's ID token: the access token's claims without `azp` and `uid`.
+    let id_token = issuer
+        .token()
+        .remove_claim("uid")
+        .remove_claim("azp")
+        .claim("nonce", "n-1")
+        .sign();
+    let access = issuer.token().sign();
+    let refused = preset.verify(&id_token).await.unwrap_err();
+    assert_eq!(refused.code(), "wrong_token_type");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(preset.verify(&access).await.is_ok());
+
+    // The same key store verifies ID tokens for the login flow.
+    let ids = preset.id_tokens(issuer.client_id());
+    assert!(ids.verify(&id_token).await.is_ok());
+
+    // RFC 9068: the header's typ.
+    let at_jwt = Authenticator::new(
+        AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
+            .token_type(TokenType::AtJwt)
+            .build()
+            .unwrap(),
+    );
+    at_jwt.refresh_keys().await.unwrap();
+    let typed = issuer.token().header("typ", "at+jwt").sign();
+    assert!(at_jwt.verify(&typed).await.is_ok());
+    assert_eq!(
+        at_jwt.verify(&access).await.unwrap_err().code(),
+        "wrong_token_type"
+    );
+
+    // From the environment.
+    let env = |name: &str| match name {
+        "AUTHENTIK_URL" => Some(issuer.base_url()),
+        "AUTHENTIK_APP_SLUG" => Some(issuer.slug().to_owned()),
+        "AUTHENTIK_CLIENT_ID" => Some(issuer.client_id().to_owned()),
+        "AUTH_TOKEN_TYPE" => Some(String::from("no-claim:nonce")),
+        _ => None,
+    };
+    let config = AuthConfig::from_env_with(env).unwrap();
+    assert_eq!(config.token_type(), &TokenType::ForbidClaim("nonce".into()));
+    let bad = AuthConfig::from_env_with(|name| match name {
+        "AUTH_TOKEN_TYPE" => Some(String::from("claim:")),
+        other => env(other),
+    })
+    .unwrap_err();
+    assert!(bad.to_string().contains("AUTH_TOKEN_TYPE"), "{bad}");
+}

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use authgate::{Authenticator, Claims, User};
+use authgate::{Authenticator, User};
 use serde::Serialize;
 
 use super::{Flow, Inner};
@@ -125,12 +125,7 @@ where
                 trusted_origins.push(origin.clone());
             }
         }
-        let ids = self
-            .auth
-            .with_shared_keys(
-                self.config.client_id(),
-                |claims: &Claims| Ok(claims.clone()),
-            );
+        let ids = self.auth.id_tokens(self.config.client_id());
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(Flow {
             inner: Arc::new(Inner {

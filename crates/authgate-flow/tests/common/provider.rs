@@ -354,7 +354,8 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Stri
         .sign_raw(
             &header,
             &json!({
-                "iss": issuer(), "aud": CLIENT_ID, "sub": sub, "iat": now, "exp": exp,
+                "iss": issuer(), "aud": CLIENT_ID, "azp": CLIENT_ID, "sub": sub,
+                "iat": now, "exp": exp, "uid": format!("uid-{}", state.counter),
                 "email": format!("{sub}@example.com"), "groups": ["staff"],
                 "scope": "openid email profile offline_access",
             }),

@@ -1,6 +1,7 @@
 //! [`AuthConfigBuilder`]: every setting with its default, and the checks `build()`
 //! runs before a configuration can exist.
 
+use crate::token_type::TokenType;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,13 +48,16 @@ pub struct AuthConfigBuilder {
     csrf: bool,
     realm: Option<String>,
     token_cache_capacity: usize,
+    token_type: TokenType,
     refresh: RefreshPolicy,
     http: HttpPolicy,
 }
 
 impl AuthConfigBuilder {
     pub(super) fn authentik(base_url: String, slug: String) -> Self {
-        Self::new(Provider::Authentik { base_url, slug })
+        let mut builder = Self::new(Provider::Authentik { base_url, slug });
+        builder.token_type = TokenType::authentik();
+        builder
     }
 
     pub(super) fn generic(issuer: String) -> Self {
@@ -76,6 +80,7 @@ impl AuthConfigBuilder {
             csrf: true,
             realm: None,
             token_cache_capacity: 10_000,
+            token_type: TokenType::Any,
             refresh: RefreshPolicy::default(),
             http: HttpPolicy::default(),
         }
@@ -184,6 +189,14 @@ impl AuthConfigBuilder {
     /// The `realm` in `WWW-Authenticate` (default: the issuer).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
+        self
+    }
+
+    /// Which tokens count as access tokens: [`TokenType::authentik`] for the Authentik
+    /// preset, [`TokenType::Any`] otherwise (see [`TokenType`] for each provider's).
+    /// A token refused by it gets `401 wrong_token_type`.
+    pub fn token_type(mut self, token_type: TokenType) -> Self {
+        self.token_type = token_type;
         self
     }
 
@@ -308,6 +321,7 @@ impl AuthConfigBuilder {
                 csrf: self.csrf,
                 realm,
                 token_cache_capacity: self.token_cache_capacity,
+                token_type: self.token_type,
             }),
         })
     }

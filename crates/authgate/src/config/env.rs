@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{AuthConfig, MAX_LEEWAY};
 use crate::error::ConfigError;
+use crate::token_type::TokenType;
 use crate::user::RoleMap;
 
 impl AuthConfig {
@@ -46,6 +47,14 @@ impl AuthConfig {
         }
         if let Some(leeway) = var("AUTH_LEEWAY_SECS") {
             builder = builder.leeway(parse_leeway(&leeway)?);
+        }
+        if let Some(rule) = var("AUTH_TOKEN_TYPE") {
+            builder = builder.token_type(TokenType::parse(&rule).ok_or_else(|| {
+                ConfigError::invalid(
+                    "AUTH_TOKEN_TYPE",
+                    "authentik, keycloak, at+jwt, any, claim:NAME, claim:NAME=VALUE or no-claim:NAME",
+                )
+            })?);
         }
         for name in ["FRONTEND_URL", "API_URL"] {
             if let Some(url) = var(name) {

@@ -4,6 +4,7 @@
 //! One job per file: `builder.rs` checks and builds, `env.rs` reads the environment,
 //! `origin.rs` moves URLs between the public and the internal origin.
 
+use crate::token_type::TokenType;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,7 @@ pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// | `AUTH_COOKIE_NAME` | the cookie holding the access token | `app_auth` |
 /// | `AUTH_ROLE_MAP` | `group=role,group=role`; the first match wins | empty |
 /// | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (at most 300) | `60` |
+/// | `AUTH_TOKEN_TYPE` | which tokens count as access tokens ([`TokenType::parse`]): `authentik`, `keycloak`, `at+jwt`, `any`, `claim:NAME[=VALUE]`, `no-claim:NAME` | `authentik` |
 /// | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -80,6 +82,7 @@ pub(crate) struct ConfigInner {
     pub(crate) csrf: bool,
     pub(crate) realm: String,
     pub(crate) token_cache_capacity: usize,
+    pub(crate) token_type: TokenType,
 }
 
 impl AuthConfig {
@@ -158,5 +161,22 @@ impl AuthConfig {
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The same configuration for ID tokens issued to `client_id`: that audience, and
+    /// no access-token type rule.
+    pub(crate) fn for_id_tokens(&self, client_id: String) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.audiences = vec![client_id];
+        inner.token_type = TokenType::Any;
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Which tokens count as access tokens (see [`TokenType`]).
+    #[must_use]
+    pub fn token_type(&self) -> &TokenType {
+        &self.inner.token_type
     }
 }
