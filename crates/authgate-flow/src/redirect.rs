@@ -1,7 +1,7 @@
 //! Where the browser goes after login: only a path on the frontend itself.
 
 /// The longest redirect path accepted, in bytes.
-pub const MAX_REDIRECT_LEN: usize = 2048;
+pub const MAX_REDIRECT_LEN: usize = 512;
 
 /// Returns `path` when it is a safe local path (.), `None`
 /// otherwise.
@@ -22,6 +22,8 @@ pub const MAX_REDIRECT_LEN: usize = 2048;
 /// assert_eq!(safe_redirect_path("https://evil.example/"), None); // absolute URL
 /// assert_eq!(safe_redirect_path("/%2F%2Fevil.example/"), None); // encoded `//`
 /// assert_eq!(safe_redirect_path("/\r\nSet-Cookie:x=y"), None);  // control characters
+/// assert_eq!(safe_redirect_path("/..//evil.example/"), None);   // dot segments
+/// assert_eq!(safe_redirect_path("/.//evil.example/"), None);
 /// ```
 ///
 /// The rules, checked on the value as given and again after percent-decoding it (up
@@ -29,6 +31,8 @@ pub const MAX_REDIRECT_LEN: usize = 2048;
 ///
 /// - it starts with exactly one `/` (not `//`, not `/\`);
 /// - it holds no backslash and no control character (C0, DEL, C1), raw or encoded;
+/// - no segment of its path is `.` or `..`, raw or encoded: a browser resolves
+///   `/..//evil.example` to `//evil.example`, another site;
 /// - it is at most [`MAX_REDIRECT_LEN`] bytes long.
 #[must_use]
 pub fn safe_redirect_path(path: &str) -> Option<&str> {
@@ -57,6 +61,16 @@ fn is_local(bytes: &[u8]) -> bool {
         _ => return false,
     }
     if bytes.contains(&b'\\') || bytes.iter().any(|b| b.is_ascii_control()) {
+        return false;
+    }
+    let path_end = bytes
+        .iter()
+        .position(|b| matches!(b, b'?' | b'#'))
+        .unwrap_or(bytes.len());
+    if bytes[..path_end]
+        .split(|b| *b == b'/')
+        .any(|segment| matches!(segment, b"." | b".."))
+    {
         return false;
     }
     // C1 controls (U+0080..U+009F) and other Unicode controls, when the bytes are UTF-8.
@@ -111,7 +125,6 @@ mod tests {
             "/caf%C3%A9",
             "/with%20space",
             "/percent%25sign",
-            "/%2e%2e/x",
             "/@user",
             "/café",
             "/a:b",
@@ -172,6 +185,36 @@ mod tests {
             "/%FF%FE",
         ] {
             assert_eq!(safe_redirect_path(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_refused_raw_and_encoded() {
+        for path in [
+            "/..//evil.example",
+            "/.//evil.example",
+            "/../x",
+            "/./x",
+            "/a/../b",
+            "/a/..",
+            "/a/.",
+            "/%2e%2e//evil.example",
+            "/%2E//evil.example",
+            "/.%2e/x",
+            "/%252e%252e/x",
+            "/..?x=1",
+        ] {
+            assert_eq!(safe_redirect_path(path), None, "{path}");
+        }
+        // Dots inside a segment, or after the path, are fine.
+        for path in [
+            "/a.b",
+            "/.well-known/x",
+            "/...",
+            "/x?next=/../y",
+            "/x#/../y",
+        ] {
+            assert_eq!(safe_redirect_path(path), Some(path), "{path}");
         }
     }
 
