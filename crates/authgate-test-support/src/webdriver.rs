@@ -278,6 +278,41 @@ impl Chrome {
         Ok(value.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Every cookie the browser holds for the current page, `HttpOnly` ones included
+    /// (WebDriver sees them; the page's `document.cookie` does not), as
+    /// `(name, value, http_only)`.
+    ///
+    /// # Errors
+    ///
+    /// The browser refused.
+    pub async fn cookies(&self) -> WdResult<Vec<(String, String, bool)>> {
+        let value = self.call("GET", "/cookie", Value::Null).await?;
+        Ok(value
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|c| {
+                        (
+                            c["name"].as_str().unwrap_or_default().to_owned(),
+                            c["value"].as_str().unwrap_or_default().to_owned(),
+                            c["httpOnly"].as_bool().unwrap_or(false),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The page's title.
+    ///
+    /// # Errors
+    ///
+    /// The browser refused.
+    pub async fn title(&self) -> WdResult<String> {
+        let value = self.call("GET", "/title", Value::Null).await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
     /// Goes back one page in the history.
     ///
     /// # Errors

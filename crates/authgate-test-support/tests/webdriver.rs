@@ -43,6 +43,8 @@ async fn chromium_clicks_reads_runs_scripts_and_takes_screenshots() {
         .await
         .unwrap();
     assert_eq!(later, "probe");
+    assert_eq!(chrome.title().await.unwrap(), "probe");
+    assert!(chrome.cookies().await.unwrap().is_empty());
 
     chrome.click("#next").await.unwrap();
     chrome.wait_url(|u| u.ends_with("/next")).await.unwrap();
