@@ -81,6 +81,8 @@ async fn send(client: &reqwest::Client, base: &str, case: &Case) -> Seen {
 
 fn config(issuer: &TestIssuer) -> ServiceConfig {
     let mut env = issuer.env();
+    // The contract is the API's; without a client secret the login flow stays unmounted.
+    env.retain(|(name, _)| *name != "AUTHENTIK_CLIENT_SECRET");
     env.extend([
         ("AUTH_ROLE_MAP", ROLE_MAP.to_owned()),
         ("FRONTEND_URL", FRONTEND.to_owned()),

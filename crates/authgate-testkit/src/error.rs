@@ -47,4 +47,19 @@ pub enum TestkitError {
     /// `jsonwebtoken` refused to sign or to build a JWK.
     #[error("jsonwebtoken error: {0}")]
     Jwt(#[from] jsonwebtoken::errors::Error),
+
+    /// [`TestIssuer::authorize`](crate::TestIssuer::authorize) was given a request
+    /// the authorization endpoint refuses before it may redirect (not this issuer's
+    /// authorization endpoint, an unknown `client_id`, an unregistered
+    /// `redirect_uri`): the endpoint answers such a request with a 400 page.
+    #[error("authorization request refused: {0}")]
+    AuthorizationRefused(String),
+
+    /// No configured user has this `sub`.
+    #[error("no configured user has sub {0:?}")]
+    UnknownUser(String),
+
+    /// The outage switch is on ([`TestIssuer::set_outage`](crate::TestIssuer::set_outage)).
+    #[error("the test issuer is in a simulated outage")]
+    Outage,
 }

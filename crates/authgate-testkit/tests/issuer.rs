@@ -82,7 +82,13 @@ async fn urls_are_authentik_shaped() {
             ("AUTHENTIK_URL", base.clone()),
             ("AUTHENTIK_APP_SLUG", "authgate".to_owned()),
             ("AUTHENTIK_CLIENT_ID", "authgate-test".to_owned()),
+            ("AUTHENTIK_CLIENT_SECRET", "authgate-test-secret".to_owned()),
         ]
+    );
+    assert_eq!(issuer.public_url(), base);
+    assert_eq!(
+        issuer.client_secret().as_deref(),
+        Some(authgate_testkit::DEFAULT_CLIENT_SECRET)
     );
 }
 
