@@ -155,6 +155,7 @@ fn cases(issuer: &TestIssuer) -> Vec<Case> {
     );
     let routes = [
         "/api/me",
+        "/api/items",
         "/api/admin",
         "/api/support",
         "/api/auth/webauthn",
@@ -216,6 +217,9 @@ fn cases(issuer: &TestIssuer) -> Vec<Case> {
             403,
         ),
         post("item anonymous", &anon, None, r#"{"name":"pen"}"#, 401),
+        // The two created above, in uma's organization; the refused ones are not there.
+        get("items user", "/api/items", &user_b, 200),
+        get("items admin", "/api/items", &admin_b, 200),
     ]);
     cases
 }
@@ -353,4 +357,123 @@ async fn an_upstream_403_is_reported_with_the_scope_hint() {
         answers.push(body);
     }
     assert_eq!(answers[0], answers[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_are_stored_per_organization_and_refused_posts_create_nothing() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let axum = AxumService::start(config(&issuer)).await;
+    let actix = ActixService::start(config(&issuer)).await;
+    let client = reqwest::Client::new();
+    let token = |sub: &str, org: &str| {
+        issuer
+            .token()
+            .sub(sub)
+            .organization_id(org)
+            .exp_in(Duration::from_secs(3600))
+            .sign()
+    };
+    let (ada, sam, uma) = (
+        token("ada", "org-1"),
+        token("sam", "org-1"),
+        token("uma", "uma"),
+    );
+    for base in [axum.url(), actix.url()] {
+        let post = |cookie: &str, origin: &str, name: &str| {
+            client
+                .post(format!("{base}/api/items"))
+                .header("cookie", format!("app_auth={cookie}"))
+                .header("origin", origin)
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"name":"{name}"}}"#))
+                .send()
+        };
+        let list = |token: &str| {
+            let request = client.get(format!("{base}/api/items")).bearer_auth(token);
+            async move {
+                let res = request.send().await.unwrap();
+                assert_eq!(res.status(), 200);
+                res.json::<Value>().await.unwrap()
+            }
+        };
+        assert_eq!(
+            list(&ada).await,
+            serde_json::json!({"count": 0, "items": []})
+        );
+        let created = post(&ada, FRONTEND, "pen").await.unwrap();
+        assert_eq!(created.status(), 201);
+        let created: Value = created.json().await.unwrap();
+        assert_eq!(
+            created,
+            serde_json::json!({"id": 1, "name": "pen", "owner": "ada", "organizationId": "org-1"})
+        );
+        for origin in [
+            "https://evil.example",
+            "https://app.example.com.evil.example",
+        ] {
+            let refused = post(&ada, origin, "forged").await.unwrap();
+            assert_eq!(refused.status(), 403, "{origin}");
+        }
+        // sam shares ada's organization; uma has her own, empty one.
+        let seen = list(&sam).await;
+        assert_eq!(seen["count"], 1);
+        assert_eq!(seen["items"][0], created);
+        assert_eq!(list(&uma).await["count"], 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_axum_service_answers_cors_for_the_trusted_frontend_only() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let axum = AxumService::start(config(&issuer)).await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/items", axum.url()),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let trusted = preflight(FRONTEND).await.unwrap();
+    assert_eq!(trusted.status(), 200);
+    assert_eq!(
+        header(&trusted, "access-control-allow-origin").as_deref(),
+        Some(FRONTEND)
+    );
+    assert_eq!(
+        header(&trusted, "access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    let methods = header(&trusted, "access-control-allow-methods").unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    // Without Access-Control-Allow-Origin the browser sends nothing after the preflight.
+    let untrusted = preflight("https://evil.example").await.unwrap();
+    assert_eq!(header(&untrusted, "access-control-allow-origin"), None);
+
+    // A simple request from the frontend gets its origin back; the answer itself is
+    // the contract's.
+    let token = issuer.token().sub("uma").sign();
+    let me = client
+        .get(format!("{}/api/me", axum.url()))
+        .header("origin", FRONTEND)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        header(&me, "access-control-allow-origin").as_deref(),
+        Some(FRONTEND)
+    );
+    let vary = header(&me, "vary").unwrap_or_default();
+    assert!(vary.to_ascii_lowercase().contains("origin"), "{vary}");
 }

@@ -55,8 +55,16 @@ async fn support(Auth(user): Auth<User>) -> impl Responder {
     reply(example_contract::support(&user))
 }
 
-async fn create_item(Auth(user): Auth<User>, body: Bytes) -> impl Responder {
-    reply(example_contract::create_item(&user, &body))
+async fn create_item(
+    config: Data<ServiceConfig>,
+    Auth(user): Auth<User>,
+    body: Bytes,
+) -> impl Responder {
+    reply(config.items().create(&user, &body))
+}
+
+async fn list_items(config: Data<ServiceConfig>, Auth(user): Auth<User>) -> impl Responder {
+    reply(config.items().list(&user))
 }
 
 #[require_scope("goauthentik.io/api", framework = "actix")]
@@ -83,7 +91,11 @@ pub fn configure(
                     .route("/me", web::get().to(me))
                     .route("/admin", web::get().to(admin))
                     .route("/support", web::get().to(support))
-                    .route("/items", web::post().to(create_item))
+                    .service(
+                        web::resource("/items")
+                            .route(web::get().to(list_items))
+                            .route(web::post().to(create_item)),
+                    )
                     .route("/auth/webauthn", web::get().to(webauthn)),
             );
     }

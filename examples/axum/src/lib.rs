@@ -2,6 +2,13 @@
 //! [`AuthLayer`] authenticates, the extractors and attribute guards
 //! of `authgate-extract` authorise.
 //!
+//! The service also answers CORS for its trusted origins (`FRONTEND_URL` and `API_URL`,
+//! see [`AuthConfig::trusted_origins`](authgate::AuthConfig::trusted_origins)), with
+//! credentials, so a frontend on its own origin can call `/api/*` and `/auth/*` with
+//! `fetch(.., { credentials: "include" })`. Any other origin gets no CORS headers, so
+//! the browser keeps the answer from it (and a cookie-authenticated `POST` from it is
+//! refused by the CSRF check before any handler runs).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = example_contract::ServiceConfig::from_env()?;
@@ -12,6 +19,7 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use authgate::AuthLayer;
 use authgate_extract::{AccessToken, Auth, User, require_any_role, require_role, require_scope};
@@ -19,9 +27,11 @@ use authgate_flow::Flow;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use example_contract::{Reply, ServiceConfig, ServiceConfigError};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 type Config = Arc<ServiceConfig>;
 
@@ -47,8 +57,16 @@ async fn support(Auth(user): Auth<User>) -> Response {
     reply(example_contract::support(&user))
 }
 
-async fn create_item(Auth(user): Auth<User>, body: Bytes) -> Response {
-    reply(example_contract::create_item(&user, &body))
+async fn create_item(
+    State(config): State<Config>,
+    Auth(user): Auth<User>,
+    body: Bytes,
+) -> Response {
+    reply(config.items().create(&user, &body))
+}
+
+async fn list_items(State(config): State<Config>, Auth(user): Auth<User>) -> Response {
+    reply(config.items().list(&user))
 }
 
 #[require_scope("goauthentik.io/api")]
@@ -69,19 +87,46 @@ pub async fn app(config: ServiceConfig) -> Result<Router, ServiceConfigError> {
 }
 
 /// The service's router around an existing layer (to share its key store, or to
-/// wait for its keys first) and login flow.
+/// wait for its keys first) and login flow, answering CORS for the trusted origins.
 pub fn router(config: ServiceConfig, layer: AuthLayer, flow: Option<Flow>) -> Router {
+    let cors = cors(&config);
     let api = Router::new()
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
         .route("/api/support", get(support))
-        .route("/api/items", post(create_item))
+        .route("/api/items", get(list_items).post(create_item))
         .route("/api/auth/webauthn", get(webauthn))
         .layer(layer)
         .with_state(Arc::new(config));
     let app = Router::new().route("/healthz", get(health)).merge(api);
-    match flow {
+    let app = match flow {
         Some(flow) => app.merge(flow.router()),
         None => app,
+    };
+    match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
     }
+}
+
+/// CORS with credentials for the configured trusted origins, or `None` when there are
+/// none. Preflights are answered by the layer itself, before authentication.
+fn cors(config: &ServiceConfig) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = config
+        .auth()
+        .trusted_origins()
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
 }

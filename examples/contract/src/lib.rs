@@ -9,20 +9,29 @@
 //! | `GET /api/me` | any authenticated user | 200, the mapped user (`sub`, `email`, `name`, `organizationId`, `role`, `groups`, `scopes`) |
 //! | `GET /api/admin` | role `admin` | 200 |
 //! | `GET /api/support` | role `admin` or `support` | 200 |
-//! | `POST /api/items` | any authenticated user, JSON `{"name": ...}` | 201 (cookie-authenticated cross-origin requests get 403 from the CSRF check) |
+//! | `POST /api/items` | any authenticated user, JSON `{"name": ...}` | 201, the stored item (cookie-authenticated cross-origin requests get 403 from the CSRF check) |
+//! | `GET /api/items` | any authenticated user | 200 `{"count", "items"}`, the items of the user's organization ([`ItemStore`]) |
 //! | `GET /api/auth/webauthn` | scope `goauthentik.io/api` | Authentik's `/api/v3/authenticators/webauthn/`, called with the user's own token |
 //! | `/auth/*` | browsers | the login flow of `authgate-flow` (login, callback, exchange, refresh, session, logout), mounted when `AUTHENTIK_CLIENT_SECRET` is set (or `AUTH_CLIENT_AUTH=none` for a public client); it also needs `FRONTEND_URL` and `API_URL` |
 //!
 //! The flow's state and exchange codes live in memory, or in Redis when `REDIS_URL` is
-//! set (for several instances behind a load balancer).
+//! set (for several instances behind a load balancer). The items live in memory
+//! ([`ItemStore`], one per service).
+//!
+//! `example-axum` also answers CORS, with credentials, for the trusted origins
+//! (`FRONTEND_URL`, `API_URL`), so a frontend on its own origin can call it; the
+//! actix-web example does not (serve it from the frontend's origin, or add a CORS
+//! middleware).
 //!
 //! ```
-//! use example_contract::{Reply, create_item};
+//! use example_contract::ItemStore;
 //! # let user = authgate::User::builder("u1").organization_id("org").build();
-//! let created = create_item(&user, br#"{"name": "pen"}"#);
+//! let items = ItemStore::new();
+//! let created = items.create(&user, br#"{"name": "pen"}"#);
 //! assert_eq!(created.status, http::StatusCode::CREATED);
 //! assert_eq!(created.body["owner"], "u1");
-//! assert_eq!(create_item(&user, b"{").status, http::StatusCode::BAD_REQUEST);
+//! assert_eq!(items.create(&user, b"{").status, http::StatusCode::BAD_REQUEST);
+//! assert_eq!(items.list(&user).body["count"], 1);
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -31,6 +40,10 @@ use authgate::{AccessToken, AuthConfig, Authenticator, ConfigError, Rejection, U
 use authgate_flow::{Flow, FlowConfig, FlowConfigError};
 use http::StatusCode;
 use serde_json::{Value, json};
+
+mod items;
+
+pub use items::{ItemStore, MAX_ITEMS, MAX_NAME_CHARS};
 
 /// The scope an access token needs before Authentik's own API accepts it.
 pub const AUTHENTIK_API_SCOPE: &str = "goauthentik.io/api";
@@ -77,10 +90,12 @@ impl From<Rejection> for Reply {
     }
 }
 
-/// The example services' configuration: the core's `from_env()` variables plus `PORT`.
+/// The example services' configuration: the core's `from_env()` variables plus `PORT`,
+/// and the service's [`ItemStore`] (clones share it).
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     auth: AuthConfig,
+    items: ItemStore,
     port: u16,
     webauthn_url: String,
     client: reqwest::Client,
@@ -158,6 +173,7 @@ impl ServiceConfig {
         };
         Ok(Self {
             auth,
+            items: ItemStore::new(),
             port,
             webauthn_url,
             client,
@@ -186,6 +202,13 @@ impl ServiceConfig {
             None => builder,
         };
         Ok(Some(builder.build()?))
+    }
+
+    /// The items of `POST /api/items` and `GET /api/items`, shared by every clone of
+    /// this configuration.
+    #[must_use]
+    pub fn items(&self) -> &ItemStore {
+        &self.items
     }
 
     /// The authentication configuration.
@@ -279,35 +302,6 @@ pub fn support(user: &User) -> Reply {
         StatusCode::OK,
         json!({ "area": "support", "sub": user.sub, "role": user.role }),
     )
-}
-
-/// `POST /api/items`: `{"name": "..."}` → 201 with the item; anything else → 400.
-#[must_use]
-pub fn create_item(user: &User, body: &[u8]) -> Reply {
-    #[derive(serde::Deserialize)]
-    struct NewItem {
-        name: String,
-    }
-    match serde_json::from_slice::<NewItem>(body) {
-        Ok(item) if !item.name.trim().is_empty() => Reply::new(
-            StatusCode::CREATED,
-            json!({
-                "name": item.name.trim(),
-                "owner": user.sub,
-                "organizationId": user.organization_id,
-            }),
-        ),
-        Ok(_) => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_item",
-            "name must not be empty",
-        ),
-        Err(_) => Reply::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_item",
-            "expected a JSON object {\"name\": string}",
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,17 @@
 //! The demo: `cargo run -p demo`.
 //!
-//! Starts an embedded OpenID issuer (the testkit: discovery, JWKS and a stand-in for
-//! Authentik's webauthn API, all on loopback) and the axum example service protected
-//! by authgate, then prints ready-to-paste `curl` lines with freshly minted tokens for
-//! an admin, a support user and a plain user, each with the answer it should get.
+//! Starts, all on loopback, an embedded OpenID issuer (the testkit: discovery, JWKS,
+//! sign-in page, token, end-session, and a stand-in for Authentik's webauthn API with
+//! the users ada, sam and uma), the API (the axum example protected by authgate, with
+//! the login flow under `/auth`) and a small plain-HTML/JS frontend on its own origin,
+//! then prints the frontend's URL to open, and `curl` lines with freshly minted tokens
+//! for an admin, a support user and a plain user, each with the answer it should get.
+//! `PORT` (default 3000) and `FRONTEND_PORT` (default 5173) choose the ports.
 //!
-//! `cargo run -p demo -- --self-test` sends those requests itself, prints each result
-//! and exits non-zero on any mismatch.
+//! `cargo run -p demo -- --self-test` sends those requests itself, then drives the
+//! browser journey over HTTP (login at the issuer, exchange from the frontend's origin,
+//! `/api/me`, role-guarded calls, items, refresh, logout), prints each result and exits
+//! non-zero on any mismatch.
 //!
 //! `cargo run --release -p demo -- --load [REQUESTS]` is the load script: it drives the
 //! same service over loopback HTTP with a public route, one repeated token and unique
@@ -14,283 +19,20 @@
 //!
 //! With `AUTHENTIK_URL` (and `AUTHENTIK_APP_SLUG`, `AUTHENTIK_CLIENT_ID`) set, the
 //! service is protected by that real Authentik instead; bring your own tokens then.
+//!
+//! The binary's own modules (`checks`, `journey`, `browser`, `report`, `load`) sit next
+//! to the library's (`lib.rs`, `frontend.rs`) in `src/`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use authgate::AuthLayer;
-use authgate_testkit::TestIssuer;
+use demo::{DEMO_USERS, Demo, DemoOptions};
 use example_contract::ServiceConfig;
-use reqwest::StatusCode;
 
+mod browser;
+mod checks;
+mod journey;
 mod load;
-
-const FRONTEND: &str = "http://localhost:5173";
-const ROLE_MAP: &str = "app-admins=admin,app-support=support";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Credential {
-    Anonymous,
-    Bearer,
-    Cookie,
-}
-
-struct Case {
-    who: &'static str,
-    credential: Credential,
-    method: &'static str,
-    path: &'static str,
-    body: Option<&'static str>,
-    origin: Option<&'static str>,
-    expect: StatusCode,
-    why: &'static str,
-}
-
-const fn case(
-    who: &'static str,
-    credential: Credential,
-    method: &'static str,
-    path: &'static str,
-    expect: StatusCode,
-    why: &'static str,
-) -> Case {
-    Case {
-        who,
-        credential,
-        method,
-        path,
-        body: None,
-        origin: None,
-        expect,
-        why,
-    }
-}
-
-fn cases() -> Vec<Case> {
-    use Credential::{Anonymous, Bearer, Cookie};
-    let item = |who, credential, origin, expect, why| Case {
-        who,
-        credential,
-        method: "POST",
-        path: "/api/items",
-        body: Some(r#"{"name":"pen"}"#),
-        origin,
-        expect,
-        why,
-    };
-    vec![
-        case(
-            "anonymous",
-            Anonymous,
-            "GET",
-            "/healthz",
-            StatusCode::OK,
-            "public",
-        ),
-        case(
-            "anonymous",
-            Anonymous,
-            "GET",
-            "/api/me",
-            StatusCode::UNAUTHORIZED,
-            "no token",
-        ),
-        case(
-            "admin",
-            Bearer,
-            "GET",
-            "/api/me",
-            StatusCode::OK,
-            "any user",
-        ),
-        case(
-            "user",
-            Cookie,
-            "GET",
-            "/api/me",
-            StatusCode::OK,
-            "the auth cookie works too",
-        ),
-        case(
-            "admin",
-            Bearer,
-            "GET",
-            "/api/admin",
-            StatusCode::OK,
-            "role admin",
-        ),
-        case(
-            "support",
-            Bearer,
-            "GET",
-            "/api/admin",
-            StatusCode::FORBIDDEN,
-            "support is not admin",
-        ),
-        case(
-            "user",
-            Cookie,
-            "GET",
-            "/api/admin",
-            StatusCode::FORBIDDEN,
-            "user is not admin",
-        ),
-        case(
-            "support",
-            Cookie,
-            "GET",
-            "/api/support",
-            StatusCode::OK,
-            "admin or support",
-        ),
-        case(
-            "user",
-            Bearer,
-            "GET",
-            "/api/support",
-            StatusCode::FORBIDDEN,
-            "user is neither",
-        ),
-        item(
-            "user",
-            Bearer,
-            None,
-            StatusCode::CREATED,
-            "Bearer requests need no origin",
-        ),
-        item(
-            "user",
-            Cookie,
-            Some(FRONTEND),
-            StatusCode::CREATED,
-            "cookie from the trusted frontend",
-        ),
-        item(
-            "user",
-            Cookie,
-            Some("https://evil.example"),
-            StatusCode::FORBIDDEN,
-            "cross-site cookie POST (CSRF)",
-        ),
-        case(
-            "admin",
-            Bearer,
-            "GET",
-            "/api/auth/webauthn",
-            StatusCode::OK,
-            "token has goauthentik.io/api",
-        ),
-        case(
-            "user",
-            Bearer,
-            "GET",
-            "/api/auth/webauthn",
-            StatusCode::FORBIDDEN,
-            "login did not request goauthentik.io/api",
-        ),
-    ]
-}
-
-fn token_var(who: &str) -> &'static str {
-    match who {
-        "admin" => "ADMIN_TOKEN",
-        "support" => "SUPPORT_TOKEN",
-        _ => "USER_TOKEN",
-    }
-}
-
-fn curl_line(base: &str, case: &Case, cookie_name: &str) -> String {
-    let mut line = String::from("curl -s -o /dev/null -w '%{http_code}\\n'");
-    if case.method != "GET" {
-        line.push_str(&format!(" -X {}", case.method));
-    }
-    let var = token_var(case.who);
-    match case.credential {
-        Credential::Anonymous => {}
-        Credential::Bearer => line.push_str(&format!(" -H \"Authorization: Bearer ${var}\"")),
-        Credential::Cookie => line.push_str(&format!(" -b \"{cookie_name}=${var}\"")),
-    }
-    if let Some(origin) = case.origin {
-        line.push_str(&format!(" -H 'Origin: {origin}'"));
-    }
-    if let Some(body) = case.body {
-        line.push_str(&format!(" -H 'Content-Type: application/json' -d '{body}'"));
-    }
-    line.push_str(&format!(" {base}{}", case.path));
-    line
-}
-
-struct Tokens {
-    admin: String,
-    support: String,
-    user: String,
-}
-
-impl Tokens {
-    fn mint(issuer: &TestIssuer) -> Self {
-        let day = Duration::from_secs(8 * 3600);
-        let base = |sub: &str, name: &str| {
-            issuer
-                .token()
-                .sub(sub)
-                .name(name)
-                .email(&format!("{sub}@example.com"))
-                .exp_in(day)
-        };
-        Self {
-            admin: base("ada", "Ada Admin")
-                .groups(["app-admins"])
-                .organization_id("org-1")
-                .scope("openid email profile goauthentik.io/api")
-                .sign(),
-            support: base("sam", "Sam Support")
-                .groups(["app-support"])
-                .organization_id("org-1")
-                .scope("openid email profile")
-                .sign(),
-            user: base("uma", "Uma User")
-                .groups(["staff"])
-                .scope("openid email profile")
-                .sign(),
-        }
-    }
-
-    fn of(&self, who: &str) -> &str {
-        match who {
-            "admin" => &self.admin,
-            "support" => &self.support,
-            _ => &self.user,
-        }
-    }
-}
-
-async fn send(
-    client: &reqwest::Client,
-    base: &str,
-    case: &Case,
-    tokens: &Tokens,
-    cookie: &str,
-) -> Result<StatusCode, reqwest::Error> {
-    let method =
-        reqwest::Method::from_bytes(case.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let mut request = client.request(method, format!("{base}{}", case.path));
-    match case.credential {
-        Credential::Anonymous => {}
-        Credential::Bearer => request = request.bearer_auth(tokens.of(case.who)),
-        Credential::Cookie => {
-            request = request.header("cookie", format!("{cookie}={}", tokens.of(case.who)));
-        }
-    }
-    if let Some(origin) = case.origin {
-        request = request.header("origin", origin);
-    }
-    if let Some(body) = case.body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body);
-    }
-    Ok(request.send().await?.status())
-}
+mod report;
 
 const USAGE: &str = "usage: cargo run -p demo [-- --self-test | --load [REQUESTS]]";
 
@@ -342,93 +84,80 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let issuer = TestIssuer::start().await?;
-    let port = if mode != Mode::Serve {
-        String::from("0")
-    } else {
-        std::env::var("PORT").unwrap_or_else(|_| String::from("3000"))
+/// `PORT` and `FRONTEND_PORT`, with the demo's defaults.
+fn ports_from_env() -> Result<DemoOptions, String> {
+    let port = |name: &str, default: u16| match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| format!("{name} must be a port number (0-65535), not {value:?}")),
+        _ => Ok(default),
     };
-    let mut env = issuer.env();
-    env.extend([
-        ("AUTH_ROLE_MAP", ROLE_MAP.to_owned()),
-        ("FRONTEND_URL", FRONTEND.to_owned()),
-        ("PORT", port),
-    ]);
-    let config = ServiceConfig::from_env_with(|name| {
-        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
-    })?;
-    let cookie = config.auth().cookie_name().to_owned();
-    let layer = AuthLayer::new(config.auth().clone());
-    layer.authenticator().refresh_keys().await?;
-    let listener = tokio::net::TcpListener::bind(config.addr())
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen on {}: {e} (set PORT to another port)",
-                config.addr()
-            )
-        })?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let flow = config.flow(layer.authenticator()).await?;
-    let app = example_axum::router(config, layer, flow);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    Ok(DemoOptions {
+        api_port: port("PORT", 3000)?,
+        frontend_port: port("FRONTEND_PORT", 5173)?,
+    })
+}
 
+async fn embedded(mode: Mode) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let options = match mode {
+        Mode::Serve => ports_from_env()?,
+        // Checks and load runs take any free ports, so they run beside a served demo.
+        Mode::SelfTest | Mode::Load(_) => DemoOptions::default(),
+    };
+    let demo = Demo::start(options).await?;
     if let Mode::Load(requests) = mode {
-        load::run(&issuer, &base, requests).await?;
+        load::run(
+            demo.issuer(),
+            &format!("http://{}", demo.api_addr()),
+            requests,
+        )
+        .await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let tokens = Tokens::mint(&issuer);
-    let cases = cases();
+    let tokens = checks::Tokens::mint(demo.issuer());
     println!("authgate demo");
-    println!("  issuer  {} (embedded test issuer)", issuer.issuer());
-    println!("  service {base} (examples/axum, protected by authgate)");
-    println!("  roles   {ROLE_MAP}; trusted frontend {FRONTEND}");
+    println!(
+        "  frontend {}  <- open this in a browser",
+        demo.frontend_url()
+    );
+    println!(
+        "  API      {} (examples/axum protected by authgate, login flow under /auth)",
+        demo.api_url()
+    );
+    println!(
+        "  issuer   {} (embedded test issuer)",
+        demo.issuer().issuer()
+    );
+    let users: Vec<String> = DEMO_USERS
+        .iter()
+        .map(|u| format!("{} ({})", u.sub, u.role))
+        .collect();
+    println!("  users    {}", users.join(", "));
     println!();
     if mode == Mode::SelfTest {
-        let client = reqwest::Client::new();
-        let mut failures = 0;
-        for case in &cases {
-            let got = send(&client, &base, case, &tokens, &cookie).await?;
-            let ok = got == case.expect;
-            failures += usize::from(!ok);
-            println!(
-                "{} {:<6} {:<22} {:<9} {:<7} -> {} (expected {}: {})",
-                if ok { "ok  " } else { "FAIL" },
-                case.method,
-                case.path,
-                case.who,
-                match case.credential {
-                    Credential::Anonymous => "-",
-                    Credential::Bearer => "bearer",
-                    Credential::Cookie => "cookie",
-                },
-                got.as_u16(),
-                case.expect.as_u16(),
-                case.why,
-            );
+        let mut report = report::Report::default();
+        checks::run(&demo, &tokens, &mut report).await?;
+        println!();
+        if let Err(err) = journey::run(&demo, &mut report).await {
+            report.fail(&format!("journey: a request failed: {err}"));
         }
         println!();
-        println!("{} passed, {failures} failed", cases.len() - failures);
-        return Ok(if failures == 0 {
+        println!("{} passed, {} failed", report.passed(), report.failed());
+        return Ok(if report.failed() == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
         });
     }
-
-    println!("Paste these into another shell (tokens are valid for 8 hours):");
+    println!(
+        "Open {} and click \"Log in\": the issuer's page lists ada (admin), sam (support)",
+        demo.frontend_url()
+    );
+    println!("and uma (user). Back on the frontend, \"My account\" shows /api/me, calls the admin");
+    println!("and support routes, adds items, refreshes the session and logs out.");
     println!();
-    println!("export ADMIN_TOKEN='{}'", tokens.admin);
-    println!("export SUPPORT_TOKEN='{}'", tokens.support);
-    println!("export USER_TOKEN='{}'", tokens.user);
-    println!();
-    for case in &cases {
-        println!("# {} -> {} ({})", case.who, case.expect.as_u16(), case.why);
-        println!("{}", curl_line(&base, case, &cookie));
-    }
+    checks::print(&demo, &tokens);
     println!();
     println!("Ctrl-C stops the demo.");
     let _ = tokio::signal::ctrl_c().await;
