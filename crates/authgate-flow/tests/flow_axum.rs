@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use authgate_flow::{ClientAuth, Flow};
 use authgate_test_support::{Browser, attributes};
-use common::provider::{API, CLIENT_ID, FRONTEND, PUBLIC_BASE, Provider, SLUG, issuer};
+use authgate_testkit::{ClientAuthUsed, StatusCode, TestIssuer, TokenFault};
+use common::{API, CLIENT_ID, FRONTEND, FlowProvider, PUBLIC_BASE, SLUG, issuer};
 use serde_json::json;
 
 fn query_of(url: &str) -> HashMap<String, String> {
@@ -18,7 +19,7 @@ fn query_of(url: &str) -> HashMap<String, String> {
         .collect()
 }
 
-async fn signed_in(provider: &Provider, flow: &Flow) -> (Browser, serde_json::Value) {
+async fn signed_in(provider: &TestIssuer, flow: &Flow) -> (Browser, serde_json::Value) {
     let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, provider, "alice").await;
     let exchange = browser
@@ -30,7 +31,7 @@ async fn signed_in(provider: &Provider, flow: &Flow) -> (Browser, serde_json::Va
 
 #[tokio::test]
 async fn login_redirects_to_the_discovered_endpoint_with_state_pkce_and_nonce() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login?redirect=/orders").await;
@@ -72,7 +73,7 @@ async fn login_redirects_to_the_discovered_endpoint_with_state_pkce_and_nonce() 
 
 #[tokio::test]
 async fn authentik_api_scope_is_requested_when_configured() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(
         provider.authenticator(),
         provider
@@ -92,14 +93,14 @@ async fn authentik_api_scope_is_requested_when_configured() {
 
 #[tokio::test]
 async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
 
     let login = browser
         .get("/auth/login?redirect=%2Forders%3Ftab%3Dopen")
         .await;
-    let query = provider.authorize(&login.location(), "alice");
+    let query = provider.callback_query(&login.location(), "alice");
     let callback = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(callback.status, 302, "{}", callback.body);
     let location = callback.location();
@@ -117,9 +118,9 @@ async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
 
     // The code was exchanged server to server, through the internal URL, with PKCE
     // (the provider checks the verifier) and client_secret_basic.
-    let calls = provider.calls();
+    let calls = provider.token_requests();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].client_auth, "basic");
+    assert_eq!(calls[0].client_auth, ClientAuthUsed::Basic);
     assert_eq!(calls[0].form["grant_type"], "authorization_code");
     assert_eq!(
         calls[0].form["redirect_uri"],
@@ -158,7 +159,7 @@ async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
     assert_eq!(attributes(&id)["Path"], "/auth/logout");
 
     // No token in any URL or body seen so far.
-    for token in provider.issued() {
+    for token in provider.issued_tokens() {
         assert!(!location.contains(&token));
         assert!(!login.location().contains(&token));
         assert!(!exchange.body.contains(&token));
@@ -171,14 +172,14 @@ async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
     let user = session.json();
     assert_eq!(user["sub"], "alice");
     assert_eq!(user["email"], "alice@example.com");
-    for token in provider.issued() {
+    for token in provider.issued_tokens() {
         assert!(!session.body.contains(&token));
     }
 }
 
 #[tokio::test]
 async fn refused_redirects_fall_back_to_the_default() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(
         provider.authenticator(),
         provider
@@ -202,7 +203,7 @@ async fn refused_redirects_fall_back_to_the_default() {
                 url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
             ))
             .await;
-        let query = provider.authorize(&login.location(), "alice");
+        let query = provider.callback_query(&login.location(), "alice");
         let callback = browser.get(&format!("/auth/callback?{query}")).await;
         let code = query_of(&callback.location())["exchange"].clone();
         let exchange = browser
@@ -215,14 +216,14 @@ async fn refused_redirects_fall_back_to_the_default() {
 #[tokio::test]
 async fn client_secret_post_and_public_clients() {
     for (auth, expected) in [
-        (ClientAuth::ClientSecretPost, "post"),
-        (ClientAuth::None, "none"),
+        (ClientAuth::ClientSecretPost, ClientAuthUsed::Post),
+        (ClientAuth::None, ClientAuthUsed::None),
     ] {
-        let provider = Provider::start_with(auth);
+        let provider = common::provider_for(auth);
         let flow = provider.flow();
         let (_, body) = signed_in(&provider, &flow).await;
         assert_eq!(body["success"], true);
-        let calls = provider.calls();
+        let calls = provider.token_requests();
         assert_eq!(calls[0].client_auth, expected);
         assert_eq!(calls[0].form["client_id"], CLIENT_ID);
     }
@@ -230,7 +231,7 @@ async fn client_secret_post_and_public_clients() {
 
 #[tokio::test]
 async fn a_wrong_client_secret_is_a_502_not_a_panic() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(
         provider.authenticator(),
         provider
@@ -242,7 +243,7 @@ async fn a_wrong_client_secret_is_a_502_not_a_panic() {
     .unwrap();
     let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
-    let query = provider.authorize(&login.location(), "alice");
+    let query = provider.callback_query(&login.location(), "alice");
     let callback = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(callback.status, 502, "{}", callback.body);
     assert_eq!(callback.json()["error"], "token_exchange_failed");
@@ -250,7 +251,7 @@ async fn a_wrong_client_secret_is_a_502_not_a_panic() {
 
 #[tokio::test]
 async fn replayed_unknown_and_expired_states_are_refused() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(
         provider.authenticator(),
         provider
@@ -263,7 +264,7 @@ async fn replayed_unknown_and_expired_states_are_refused() {
     let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
     let state = query_of(&login.location())["state"].clone();
-    let query = provider.authorize(&login.location(), "alice");
+    let query = provider.callback_query(&login.location(), "alice");
     let first = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(first.status, 302);
 
@@ -283,7 +284,7 @@ async fn replayed_unknown_and_expired_states_are_refused() {
 
     // Expired (state TTL 1 s here).
     let login = browser.get("/auth/login").await;
-    let query = provider.authorize(&login.location(), "alice");
+    let query = provider.callback_query(&login.location(), "alice");
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let expired = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(expired.status, 400);
@@ -310,21 +311,24 @@ async fn replayed_unknown_and_expired_states_are_refused() {
 #[tokio::test]
 async fn a_callback_in_another_browser_is_refused() {
     // Login CSRF: an attacker's own state and code, delivered to a victim's browser.
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut attacker = common::browser(flow.router());
     let login = attacker.get("/auth/login").await;
-    let query = provider.authorize(&login.location(), "mallory");
+    let query = provider.callback_query(&login.location(), "mallory");
     let mut victim = common::browser(flow.router());
     let callback = victim.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(callback.status, 400, "{}", callback.body);
     assert_eq!(callback.json()["error"], "state_mismatch");
-    assert!(provider.calls().is_empty(), "no code may be exchanged");
+    assert!(
+        provider.token_requests().is_empty(),
+        "no code may be exchanged"
+    );
 }
 
 #[tokio::test]
 async fn provider_errors_are_reported_and_use_up_the_state() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
@@ -352,7 +356,7 @@ async fn provider_errors_are_reported_and_use_up_the_state() {
 
 #[tokio::test]
 async fn malformed_callbacks_are_bad_requests() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
     for query in [
@@ -367,7 +371,7 @@ async fn malformed_callbacks_are_bad_requests() {
         assert_eq!(answer.json()["error"], "invalid_request", "{query}");
     }
     let login = browser.get("/auth/login").await;
-    let query = provider.authorize(&login.location(), "alice");
+    let query = provider.callback_query(&login.location(), "alice");
     let mixed_up = browser
         .get(&format!(
             "/auth/callback?{}",
@@ -380,27 +384,26 @@ async fn malformed_callbacks_are_bad_requests() {
 
 #[tokio::test]
 async fn id_tokens_are_verified_with_their_nonce() {
-    type Knob = fn(&mut common::provider::Knobs);
-    let cases: [(&str, Knob); 5] = [
-        ("wrong nonce", |k| {
-            k.nonce_override = Some("not-the-nonce".into())
-        }),
-        ("unknown signing key", |k| k.sign_with_unknown_key = true),
-        ("another audience", |k| {
-            k.aud_override = Some(json!("other-client"))
-        }),
-        ("several audiences, no azp", |k| {
-            k.aud_override = Some(json!([CLIENT_ID, "other-client"]));
-        }),
-        ("no ID token", |k| k.omit_id_token = true),
+    let cases = [
+        ("wrong nonce", TokenFault::WrongNonce),
+        ("unknown signing key", TokenFault::UnknownSigningKey),
+        (
+            "another audience",
+            TokenFault::IdTokenAudience(json!("other-client")),
+        ),
+        (
+            "several audiences, no azp",
+            TokenFault::IdTokenAudience(json!([CLIENT_ID, "other-client"])),
+        ),
+        ("no ID token", TokenFault::NoIdToken),
     ];
-    for (case, knob) in cases {
-        let provider = Provider::start();
-        provider.set_knobs(knob);
+    for (case, fault) in cases {
+        let provider = common::provider();
+        provider.set_token_fault(Some(fault));
         let flow = provider.flow();
         let mut browser = common::browser(flow.router());
         let login = browser.get("/auth/login").await;
-        let query = provider.authorize(&login.location(), "alice");
+        let query = provider.callback_query(&login.location(), "alice");
         let callback = browser.get(&format!("/auth/callback?{query}")).await;
         assert_eq!(callback.status, 502, "{case}: {}", callback.body);
         assert_eq!(callback.json()["error"], "invalid_id_token", "{case}");
@@ -410,7 +413,7 @@ async fn id_tokens_are_verified_with_their_nonce() {
 
 #[tokio::test]
 async fn exchange_codes_are_single_use_short_lived_and_json_only() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(
         provider.authenticator(),
         provider
@@ -468,7 +471,7 @@ async fn exchange_codes_are_single_use_short_lived_and_json_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_hundred_concurrent_exchanges_of_one_code_give_one_session() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
@@ -500,7 +503,7 @@ async fn one_hundred_concurrent_exchanges_of_one_code_give_one_session() {
 
 #[tokio::test]
 async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let (mut browser, _) = signed_in(&provider, &flow).await;
     let first_access = browser.cookie("app_auth").unwrap();
@@ -510,8 +513,8 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert_eq!(refreshed.json(), json!({ "success": true }));
     let second_refresh = browser.cookie("app_auth_refresh").unwrap();
-    assert_ne!(
-        second_refresh, first_refresh,
+    assert!(
+        second_refresh != first_refresh,
         "rotation: a new refresh token"
     );
     let access = refreshed.set_cookie("app_auth").unwrap();
@@ -521,11 +524,11 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
         "/auth/refresh"
     );
     assert!(refreshed.set_cookie("app_auth_id").is_some());
-    let calls = provider.calls();
+    let calls = provider.token_requests();
     let last = calls.last().unwrap();
     assert_eq!(last.form["grant_type"], "refresh_token");
-    assert_eq!(last.form["refresh_token"], first_refresh);
-    for token in provider.issued() {
+    assert!(last.form["refresh_token"] == first_refresh);
+    for token in provider.issued_tokens() {
         assert!(!refreshed.body.contains(&token));
     }
     assert_eq!(browser.get("/auth/session").await.status, 200);
@@ -552,8 +555,7 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
 
 #[tokio::test]
 async fn refresh_without_rotation_keeps_the_refresh_cookie() {
-    let provider = Provider::start();
-    provider.set_knobs(|k| k.rotate_refresh_tokens = false);
+    let provider = common::provider_with(|builder| builder.refresh_token_rotation(false));
     let flow = provider.flow();
     let (mut browser, _) = signed_in(&provider, &flow).await;
     let refresh = browser.cookie("app_auth_refresh").unwrap();
@@ -562,22 +564,28 @@ async fn refresh_without_rotation_keeps_the_refresh_cookie() {
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
         assert!(refreshed.set_cookie("app_auth").is_some());
         assert!(refreshed.set_cookie("app_auth_refresh").is_none());
-        assert_eq!(browser.cookie("app_auth_refresh").unwrap(), refresh);
+        assert!(browser.cookie("app_auth_refresh").unwrap() == refresh);
     }
 }
 
 #[tokio::test]
 async fn a_provider_outage_at_refresh_keeps_the_cookies() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let (mut browser, _) = signed_in(&provider, &flow).await;
-    provider.set_knobs(|k| k.token_failure = Some((503, json!("maintenance"))));
+    provider.set_token_fault(Some(TokenFault::Status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!("maintenance"),
+    )));
     let refreshed = browser.post("/auth/refresh").await;
     assert_eq!(refreshed.status, 503, "{}", refreshed.body);
     assert!(refreshed.set_cookies().is_empty());
     assert!(browser.cookie("app_auth_refresh").is_some());
     // A refusal (4xx) ends the session.
-    provider.set_knobs(|k| k.token_failure = Some((400, json!({ "error": "invalid_grant" }))));
+    provider.set_token_fault(Some(TokenFault::Status(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": "invalid_grant" }),
+    )));
     let refused = browser.post("/auth/refresh").await;
     assert_eq!(refused.status, 401);
     assert!(browser.cookie("app_auth_refresh").is_none());
@@ -585,7 +593,7 @@ async fn a_provider_outage_at_refresh_keeps_the_cookies() {
 
 #[tokio::test]
 async fn logout_clears_the_cookies_as_they_were_set_and_answers_the_end_session_url() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
     let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
@@ -602,7 +610,7 @@ async fn logout_clears_the_cookies_as_they_were_set_and_answers_the_end_session_
         "{url}"
     );
     let q = query_of(&url);
-    assert_eq!(q["id_token_hint"], id_token);
+    assert!(q["id_token_hint"] == id_token, "the ID token is the hint");
     assert_eq!(q["post_logout_redirect_uri"], format!("{FRONTEND}/"));
     assert_eq!(q["client_id"], CLIENT_ID);
 
@@ -617,15 +625,30 @@ async fn logout_clears_the_cookies_as_they_were_set_and_answers_the_end_session_
         assert!(browser.cookie(name).is_none());
     }
     assert_eq!(browser.get("/auth/session").await.status, 401);
+
+    // The provider accepts the logout URL (reached through its internal URL) and
+    // sends the browser back to the frontend.
+    let internal = url.replacen(PUBLIC_BASE, &provider.base_url(), 1);
+    let ended = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(internal)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 302);
+    assert_eq!(ended.headers()["location"], format!("{FRONTEND}/"));
+    assert_eq!(provider.end_sessions(), 1);
 }
 
 #[tokio::test]
 async fn cookies_are_secure_in_production_and_for_an_https_api() {
-    let provider = Provider::start();
+    let provider = common::provider();
     for builder in [
         provider.flow_config().production(true),
         authgate_flow::FlowConfig::builder(CLIENT_ID, FRONTEND, "https://api.example.com")
-            .client_secret(common::provider::CLIENT_SECRET),
+            .client_secret(common::CLIENT_SECRET),
     ] {
         let flow = Flow::new(provider.authenticator(), builder.build().unwrap()).unwrap();
         let (mut browser, _) = signed_in(&provider, &flow).await;
@@ -636,7 +659,7 @@ async fn cookies_are_secure_in_production_and_for_an_https_api() {
 
 #[tokio::test]
 async fn session_without_cookie_is_401_with_www_authenticate() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let mut browser = common::browser(flow.router());
     let session = browser.get("/auth/session").await;
@@ -662,7 +685,7 @@ async fn an_unreachable_provider_is_a_503_page_at_login() {
             .build()
             .unwrap(),
     );
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(auth, provider.flow_config().build().unwrap()).unwrap();
     let mut browser = common::browser(flow.router());
     let login = browser.get_page("/auth/login").await;
@@ -676,7 +699,7 @@ async fn an_unreachable_provider_is_a_503_page_at_login() {
 
 #[tokio::test]
 async fn a_custom_prefix_moves_endpoints_and_cookie_paths() {
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = Flow::new(
         provider.authenticator(),
         provider.flow_config().prefix("/api/auth").build().unwrap(),
@@ -689,7 +712,7 @@ async fn a_custom_prefix_moves_endpoints_and_cookie_paths() {
         query_of(&login.location())["redirect_uri"],
         format!("{API}/api/auth/callback")
     );
-    let query = provider.authorize(&login.location(), "alice");
+    let query = provider.callback_query(&login.location(), "alice");
     let callback = browser.get(&format!("/api/auth/callback?{query}")).await;
     let code = query_of(&callback.location())["exchange"].clone();
     let exchange = browser
@@ -707,7 +730,7 @@ async fn a_custom_prefix_moves_endpoints_and_cookie_paths() {
 #[tokio::test(flavor = "current_thread")]
 async fn no_token_or_code_reaches_a_log_line() {
     let (logs, _guard) = common::logs::capture();
-    let provider = Provider::start();
+    let provider = common::provider();
     let flow = provider.flow();
     let (mut browser, _) = signed_in(&provider, &flow).await;
     assert_eq!(browser.post("/auth/refresh").await.status, 200);
@@ -719,13 +742,16 @@ async fn no_token_or_code_reaches_a_log_line() {
     browser
         .post_json("/auth/exchange", &json!({ "code": code }))
         .await;
-    provider.set_knobs(|k| k.token_failure = Some((400, json!({ "error": "invalid_grant" }))));
+    provider.set_token_fault(Some(TokenFault::Status(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": "invalid_grant" }),
+    )));
     browser.post("/auth/refresh").await;
     browser.post("/auth/logout").await;
 
     let text = logs.text();
     assert!(text.contains("login flow request refused"), "{text}");
-    let mut secrets = provider.issued();
+    let mut secrets = provider.issued_tokens();
     secrets.push(code);
     for secret in secrets {
         assert!(

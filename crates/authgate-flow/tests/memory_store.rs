@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use authgate_flow::store::{MemoryStore, Store, StoreError, StoreFuture};
+use common::FlowProvider;
 
 authgate_flow::store_conformance!(async { (MemoryStore::new(), ()) });
 
@@ -69,7 +70,7 @@ async fn a_failing_store_gives_503_and_no_code_survives_a_restart() {
 
 #[tokio::test]
 async fn a_full_memory_store_refuses_new_logins_with_503() {
-    let provider = common::provider::Provider::start();
+    let provider = common::provider();
     let flow = authgate_flow::Flow::builder(
         provider.authenticator(),
         provider.flow_config().build().unwrap(),

@@ -83,6 +83,13 @@ impl Subscriber for Capture {
 
 /// Captures events on this thread until the guard is dropped.
 pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    // With a single live dispatcher, tracing-core computes the interest of a
+    // callsite first hit on *another* thread from that thread's default (none), and
+    // caches "never" for everyone: the capture would then miss the event. A second,
+    // idle dispatcher that lives for the whole test binary makes it ask every live
+    // dispatcher instead.
+    static KEEP_TWO: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    KEEP_TWO.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     let out = Captured::default();
     let guard = tracing::subscriber::set_default(Capture {
         out: out.clone(),
