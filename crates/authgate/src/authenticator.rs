@@ -1,5 +1,6 @@
 //! The [`Authenticator`]: the one place a request's token is found, checked and mapped.
 
+use crate::revocation::{Revocation, Revocations, TokenFacts};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -73,6 +74,7 @@ struct Inner<U> {
     keys: Arc<KeyStore>,
     mapper: Box<dyn ClaimsMapper<U>>,
     cache: Option<TokenCache<U>>,
+    revocations: Arc<Revocations>,
 }
 
 /// The raw access token of an authenticated request, for calling the provider's own
@@ -182,7 +184,12 @@ impl<U> Authenticator<U> {
         M: ClaimsMapper<V>,
     {
         let config = self.inner.config.for_audience(audience.into());
-        Authenticator::build(config, self.inner.keys.clone(), Box::new(mapper))
+        Authenticator::build(
+            config,
+            self.inner.keys.clone(),
+            self.inner.revocations.clone(),
+            Box::new(mapper),
+        )
     }
 
     /// An authenticator for the ID tokens issued to `client_id` (for a login flow): the
@@ -194,11 +201,31 @@ impl<U> Authenticator<U> {
         Authenticator::build(
             config,
             self.inner.keys.clone(),
+            self.inner.revocations.clone(),
             Box::new(|claims: &crate::Claims| Ok(claims.clone())),
         )
     }
 
-    fn build(config: AuthConfig, keys: Arc<KeyStore>, mapper: Box<dyn ClaimsMapper<U>>) -> Self {
+    /// Refuses the tokens `revocation` covers from now on, in this process (cached
+    /// ones included), until they expire. Shared with the authenticators made from
+    /// this one. The login flow calls it at logout and for back-channel logouts, and
+    /// spreads it to the other instances through its store.
+    pub fn revoke(&self, revocation: &Revocation) {
+        self.inner.revocations.add(revocation, now());
+    }
+
+    /// How many revocations are held (expired ones included until swept).
+    #[must_use]
+    pub fn revocation_count(&self) -> usize {
+        self.inner.revocations.len()
+    }
+
+    fn build(
+        config: AuthConfig,
+        keys: Arc<KeyStore>,
+        revocations: Arc<Revocations>,
+        mapper: Box<dyn ClaimsMapper<U>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 rules: Rules::new(&config.inner),
@@ -206,6 +233,7 @@ impl<U> Authenticator<U> {
                 cache: TokenCache::new(config.inner.token_cache_capacity),
                 keys,
                 mapper,
+                revocations,
                 config,
             }),
         }
@@ -218,7 +246,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     pub fn with_mapper<M: ClaimsMapper<U>>(config: AuthConfig, mapper: M) -> Self {
         let keys = KeyStore::new(config.inner.keys.clone());
         keys.ensure_started();
-        Self::build(config, keys, Box::new(mapper))
+        Self::build(config, keys, Arc::default(), Box::new(mapper))
     }
 
     /// Whether a key set has been loaded.
@@ -393,7 +421,9 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         };
         let hash = self.inner.cache.as_ref().map(|_| hash_token(token));
         if let (Some(cache), Some(hash)) = (&self.inner.cache, &hash)
-            && let Some(user) = cache.get(hash, now, &keys)
+            && let Some(user) = cache.get(hash, now, &keys, |facts| {
+                self.inner.revocations.is_revoked(hash, facts, now)
+            })
         {
             return Ok(user);
         }
@@ -409,13 +439,20 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     ) -> Result<U, Failure> {
         let now = now();
         let verified = verify(token, keys, &self.inner.rules, now)?;
+        let facts = TokenFacts::of(&verified.claims);
+        if self.inner.revocations.len() > 0 {
+            let hash = hash.copied().unwrap_or_else(|| hash_token(token));
+            if self.inner.revocations.is_revoked(&hash, &facts, now) {
+                return Err(AuthError::Revoked.into());
+            }
+        }
         let user = self
             .inner
             .mapper
             .map(&verified.claims)
             .map_err(AuthError::Mapping)?;
         if let (Some(cache), Some(hash)) = (&self.inner.cache, hash) {
-            cache.insert(*hash, user.clone(), verified.exp, verified.key, now);
+            cache.insert(*hash, user.clone(), verified.exp, verified.key, facts, now);
         }
         Ok(user)
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::keys::jwk::KeySet;
+use crate::revocation::TokenFacts;
 
 const SHARDS: usize = 16;
 
@@ -24,6 +25,7 @@ struct Entry<U> {
     user: U,
     exp: i64,
     key: u64,
+    facts: TokenFacts,
 }
 
 type Shard<U> = Mutex<HashMap<TokenHash, Entry<U>>>;
@@ -52,20 +54,34 @@ impl<U> TokenCache<U> {
     }
 
     /// The cached user, if the entry is unexpired and its key is still in `keys`.
-    pub(crate) fn get(&self, hash: &TokenHash, now: i64, keys: &KeySet) -> Option<U>
+    pub(crate) fn get(
+        &self,
+        hash: &TokenHash,
+        now: i64,
+        keys: &KeySet,
+        revoked: impl FnOnce(&TokenFacts) -> bool,
+    ) -> Option<U>
     where
         U: Clone,
     {
         let mut shard = self.shard(hash).lock().ok()?;
         let entry = shard.get(hash)?;
-        if entry.exp > now && keys.contains_fingerprint(entry.key) {
+        if entry.exp > now && keys.contains_fingerprint(entry.key) && !revoked(&entry.facts) {
             return Some(entry.user.clone());
         }
         shard.remove(hash);
         None
     }
 
-    pub(crate) fn insert(&self, hash: TokenHash, user: U, exp: i64, key: u64, now: i64) {
+    pub(crate) fn insert(
+        &self,
+        hash: TokenHash,
+        user: U,
+        exp: i64,
+        key: u64,
+        facts: TokenFacts,
+        now: i64,
+    ) {
         if exp <= now {
             return;
         }
@@ -87,7 +103,15 @@ impl<U> TokenCache<U> {
                 }
             }
         }
-        shard.insert(hash, Entry { user, exp, key });
+        shard.insert(
+            hash,
+            Entry {
+                user,
+                exp,
+                key,
+                facts,
+            },
+        );
     }
 
     #[cfg(test)]
@@ -111,18 +135,33 @@ mod tests {
         .unwrap()
     }
 
+    fn facts() -> TokenFacts {
+        TokenFacts {
+            sub: "alice".into(),
+            sid: None,
+            iat: None,
+        }
+    }
+
     #[test]
     fn hit_expiry_and_key_removal() {
         let keys = keys();
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(100).unwrap();
         let h = hash_token("a.b.c");
-        cache.insert(h, "alice", 200, fp, 100);
-        assert_eq!(cache.get(&h, 150, &keys), Some("alice"));
-        assert_eq!(cache.get(&h, 200, &keys), None, "expired at exp");
-        cache.insert(h, "alice", 200, fp ^ 1, 100);
-        assert_eq!(cache.get(&h, 150, &keys), None, "key no longer in the set");
+        cache.insert(h, "alice", 200, fp, facts(), 100);
+        assert_eq!(cache.get(&h, 150, &keys, |_| false), Some("alice"));
+        assert_eq!(cache.get(&h, 200, &keys, |_| false), None, "expired at exp");
+        cache.insert(h, "alice", 200, fp ^ 1, facts(), 100);
+        assert_eq!(
+            cache.get(&h, 150, &keys, |_| false),
+            None,
+            "key no longer in the set"
+        );
         assert_eq!(cache.len(), 0);
+        cache.insert(h, "alice", 200, fp, facts(), 100);
+        assert_eq!(cache.get(&h, 150, &keys, |_| true), None, "revoked");
+        assert_eq!(cache.len(), 0, "and forgotten");
     }
 
     #[test]
@@ -131,10 +170,13 @@ mod tests {
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(32).unwrap();
         for i in 0..1000 {
-            cache.insert(hash_token(&i.to_string()), i, 1000 + i, fp, 0);
+            cache.insert(hash_token(&i.to_string()), i, 1000 + i, fp, facts(), 0);
         }
         assert!(cache.len() <= 32, "{}", cache.len());
         // The newest entry is there.
-        assert_eq!(cache.get(&hash_token("999"), 1, &keys), Some(999));
+        assert_eq!(
+            cache.get(&hash_token("999"), 1, &keys, |_| false),
+            Some(999)
+        );
     }
 }

@@ -97,6 +97,10 @@ pub enum AuthError {
         /// The claim's name.
         claim: &'static str,
     },
+    /// The token, its session or its user was logged out (see
+    /// [`Revocation`](crate::Revocation)).
+    #[error("the token was revoked by a logout")]
+    Revoked,
     /// The token is not an access token by the configured
     /// [`TokenType`](crate::TokenType) rule (an ID token, say).
     #[error("the token is not an access token")]
@@ -151,6 +155,7 @@ impl AuthError {
             Self::MissingClaim { .. } => "missing_claim",
             Self::InvalidClaim { .. } => "invalid_claim",
             Self::WrongTokenType => "wrong_token_type",
+            Self::Revoked => "token_revoked",
             Self::Mapping(_) => "claims_refused",
             Self::CrossSiteRequest => "cross_site_request",
             Self::KeysUnavailable { .. } => "keys_unavailable",

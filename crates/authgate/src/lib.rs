@@ -21,6 +21,7 @@ mod layer;
 mod options;
 mod rejection;
 mod request;
+mod revocation;
 mod token_type;
 mod user;
 mod verify;
@@ -39,6 +40,7 @@ pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseF
 pub use options::{AuthMode, AuthOptions};
 pub use rejection::Rejection;
 pub use request::{HeaderSource, TokenSource};
+pub use revocation::Revocation;
 pub use token_type::TokenType;
 pub use user::{DefaultMapper, RoleMap, User, UserBuilder};
 
