@@ -17,10 +17,14 @@ pub enum FlowCookie {
     Access,
     /// The refresh token, on `{prefix}/refresh`.
     Refresh,
-    /// The ID token (for `id_token_hint`), on `{prefix}/logout`.
+    /// The ID token (for `id_token_hint` at logout, and the session's `sub` at
+    /// refresh), on `{prefix}`.
     Id,
-    /// The state of a login in progress, on `{prefix}/callback`.
+    /// The sealed state of a login in progress, on `{prefix}/callback`.
     Login,
+    /// The exchange binding: proves at `{prefix}/exchange` that this browser completed
+    /// the callback that issued the exchange code.
+    Exchange,
 }
 
 /// Builds every `Set-Cookie` value of the flow.
@@ -30,6 +34,7 @@ pub(crate) struct Cookies {
     refresh: String,
     id: String,
     login: String,
+    exchange: String,
     prefix: String,
     secure: bool,
 }
@@ -41,6 +46,7 @@ impl Cookies {
             refresh: derived_name(access_name, "_refresh"),
             id: derived_name(access_name, "_id"),
             login: derived_name(access_name, "_login"),
+            exchange: derived_name(access_name, "_exchange"),
             prefix: prefix.to_owned(),
             secure,
         }
@@ -52,6 +58,7 @@ impl Cookies {
             FlowCookie::Refresh => &self.refresh,
             FlowCookie::Id => &self.id,
             FlowCookie::Login => &self.login,
+            FlowCookie::Exchange => &self.exchange,
         }
     }
 
@@ -59,8 +66,10 @@ impl Cookies {
         match kind {
             FlowCookie::Access => String::from("/"),
             FlowCookie::Refresh => format!("{}/refresh", self.prefix),
-            FlowCookie::Id => format!("{}/logout", self.prefix),
+            FlowCookie::Id if self.prefix.is_empty() => String::from("/"),
+            FlowCookie::Id => self.prefix.clone(),
             FlowCookie::Login => format!("{}/callback", self.prefix),
+            FlowCookie::Exchange => format!("{}/exchange", self.prefix),
         }
     }
 
@@ -161,8 +170,9 @@ mod tests {
         let cases = [
             (FlowCookie::Access, "app_auth", "/"),
             (FlowCookie::Refresh, "app_auth_refresh", "/auth/refresh"),
-            (FlowCookie::Id, "app_auth_id", "/auth/logout"),
+            (FlowCookie::Id, "app_auth_id", "/auth"),
             (FlowCookie::Login, "app_auth_login", "/auth/callback"),
+            (FlowCookie::Exchange, "app_auth_exchange", "/auth/exchange"),
         ];
         for (kind, name, path) in cases {
             let header = cookies.set(kind, "v", Duration::from_secs(60));
@@ -175,6 +185,7 @@ mod tests {
         }
         let root = Cookies::new("s", "", false);
         assert_eq!(root.path(FlowCookie::Refresh), "/refresh");
+        assert_eq!(root.path(FlowCookie::Id), "/");
     }
 
     #[test]

@@ -92,6 +92,20 @@ pub(crate) fn seal(purpose: &str, secret: &str, plaintext: &[u8]) -> Result<Vec<
     Ok(sealed)
 }
 
+/// Seals `plaintext` for the holder of `secret` as unpadded base64url, for a cookie.
+pub(crate) fn seal_text(
+    purpose: &str,
+    secret: &str,
+    plaintext: &[u8],
+) -> Result<String, RandomError> {
+    Ok(URL_SAFE_NO_PAD.encode(seal(purpose, secret, plaintext)?))
+}
+
+/// Opens what [`seal_text`] made; `None` for anything else.
+pub(crate) fn open_text(purpose: &str, secret: &str, sealed: &str) -> Option<Vec<u8>> {
+    open(purpose, secret, URL_SAFE_NO_PAD.decode(sealed).ok()?)
+}
+
 /// Opens what [`seal`] made; `None` when the secret or purpose differ, or the bytes
 /// were changed.
 pub(crate) fn open(purpose: &str, secret: &str, mut sealed: Vec<u8>) -> Option<Vec<u8>> {

@@ -28,6 +28,9 @@ pub enum IdTokenError {
     /// Its `aud` does not contain this client id.
     #[error("the ID token is meant for another client")]
     AudienceMismatch,
+    /// A refreshed ID token names another user than the session's (OIDC Core §12.2).
+    #[error("the refreshed ID token is for another user than the session's")]
+    SubjectChanged,
 }
 
 /// A refused flow request.
@@ -76,13 +79,14 @@ pub enum FlowError {
     /// The state is unknown, expired or already used.
     #[error("the login state is unknown, expired or already used; please sign in again")]
     InvalidState,
-    /// The provider sent the browser back with an `error` parameter.
-    #[error("the identity provider reported an error: {error}")]
+    /// The provider sent the browser back with an `error` parameter. Only the code is
+    /// kept, and only a registered one (else `unknown_error`); the page shows fixed text
+    /// for it. The provider's `error_description` is never shown: anyone can put text
+    /// in a callback URL.
+    #[error("{}", provider_error_text(error))]
     Provider {
-        /// The OAuth `error` code (sanitized).
-        error: String,
-        /// The `error_description`, if any (sanitized).
-        description: Option<String>,
+        /// The OAuth `error` code: one of the registered codes, or `unknown_error`.
+        error: &'static str,
     },
     /// The discovery document is not available (the provider is down or unreachable).
     #[error("the identity provider's configuration is not available")]
@@ -106,6 +110,10 @@ pub enum FlowError {
     /// The exchange code is unknown, expired or already used.
     #[error("the exchange code is unknown, expired or already used")]
     InvalidExchangeCode,
+    /// The exchange code was issued to another browser (the one that completed the
+    /// callback holds its binding cookie); the code is burned.
+    #[error("this exchange code was issued to another browser; please sign in again")]
+    ExchangeNotBound,
     /// `POST /refresh` without a refresh cookie.
     #[error("no refresh token: please sign in again")]
     NoRefreshToken,
@@ -144,7 +152,8 @@ impl FlowError {
             | Self::StateMismatch
             | Self::InvalidState
             | Self::Provider { .. }
-            | Self::InvalidExchangeCode => StatusCode::BAD_REQUEST,
+            | Self::InvalidExchangeCode
+            | Self::ExchangeNotBound => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::NoRefreshToken | Self::RefreshRejected(_) => StatusCode::UNAUTHORIZED,
@@ -176,6 +185,7 @@ impl FlowError {
             Self::TokenEndpoint(_) => "token_exchange_failed",
             Self::IdToken(_) => "invalid_id_token",
             Self::InvalidExchangeCode => "invalid_exchange_code",
+            Self::ExchangeNotBound => "exchange_not_bound",
             Self::NoRefreshToken => "no_refresh_token",
             Self::RefreshRejected(_) => "refresh_failed",
             Self::Store(_) => "store_unavailable",
@@ -194,12 +204,8 @@ impl FlowError {
             return error.rejection(realm);
         }
         let mut rejection = Rejection::new(self.status(), self.code(), self.to_string());
-        if let Self::Provider { error, description } = self {
-            let mut details = serde_json::json!({ "providerError": error });
-            if let Some(description) = description {
-                details["providerErrorDescription"] = description.clone().into();
-            }
-            rejection = rejection.with_details(details);
+        if let Self::Provider { error } = self {
+            rejection = rejection.with_details(serde_json::json!({ "providerError": error }));
         }
         if rejection.status() == StatusCode::SERVICE_UNAVAILABLE {
             rejection = rejection.with_retry_after(RETRY_AFTER);
@@ -223,24 +229,103 @@ impl FlowError {
     }
 
     fn html_page(&self) -> String {
-        let mut detail = String::new();
-        if let Self::Provider {
-            description: Some(description),
-            ..
-        } = self
-        {
-            detail = format!("<p>{}</p>", escape(description));
-        }
+        let code = match self {
+            Self::Provider { error } => format!("{} ({error})", self.code()),
+            _ => self.code().to_owned(),
+        };
         format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\">\
              <title>Sign-in failed</title></head>\n<body>\
-             <h1>Sign-in failed</h1><p>{}</p>{detail}<p><small>code: {}</small></p>\
+             <h1>Sign-in failed</h1><p>{}</p><p><small>code: {}</small></p>\
              </body></html>\n",
             escape(&self.to_string()),
-            self.code(),
+            code,
         )
     }
+}
+
+/// The OAuth and OpenID Connect authorization error codes (RFC 6749 §4.1.2.1, OIDC
+/// Core §3.1.2.6), each with the fixed text shown for it.
+const PROVIDER_ERRORS: &[(&str, &str)] = &[
+    ("access_denied", "the sign-in was cancelled or not allowed"),
+    (
+        "login_required",
+        "the identity provider needs you to sign in again",
+    ),
+    (
+        "interaction_required",
+        "the identity provider needs you to act before signing in",
+    ),
+    (
+        "consent_required",
+        "the identity provider needs your consent",
+    ),
+    (
+        "account_selection_required",
+        "the identity provider needs you to choose an account",
+    ),
+    (
+        "invalid_request",
+        "the identity provider refused the sign-in request",
+    ),
+    (
+        "unauthorized_client",
+        "this application may not sign users in this way",
+    ),
+    (
+        "unsupported_response_type",
+        "the identity provider does not support this sign-in",
+    ),
+    (
+        "invalid_scope",
+        "the identity provider refused the requested permissions",
+    ),
+    (
+        "server_error",
+        "the identity provider failed; please try again",
+    ),
+    (
+        "temporarily_unavailable",
+        "the identity provider is busy; please try again later",
+    ),
+    (
+        "request_not_supported",
+        "the identity provider refused the sign-in request",
+    ),
+    (
+        "request_uri_not_supported",
+        "the identity provider refused the sign-in request",
+    ),
+    (
+        "registration_not_supported",
+        "the identity provider refused the sign-in request",
+    ),
+    (
+        "invalid_request_uri",
+        "the identity provider refused the sign-in request",
+    ),
+    (
+        "invalid_request_object",
+        "the identity provider refused the sign-in request",
+    ),
+];
+
+/// The registered code for the `error` a callback carried, or `unknown_error`.
+pub(crate) fn provider_error_code(error: &str) -> &'static str {
+    PROVIDER_ERRORS
+        .iter()
+        .find(|(code, _)| *code == error)
+        .map_or("unknown_error", |(code, _)| code)
+}
+
+/// The fixed text for a provider error code.
+fn provider_error_text(code: &str) -> String {
+    let text = PROVIDER_ERRORS
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or("the identity provider reported an error", |(_, text)| text);
+    format!("sign-in failed at the identity provider: {text}")
 }
 
 /// When to retry after a 503 of the flow (the provider or the store is down).
@@ -278,6 +363,7 @@ mod tests {
             (FlowError::InvalidState, 400, "invalid_state"),
             (FlowError::StateMismatch, 400, "state_mismatch"),
             (FlowError::InvalidExchangeCode, 400, "invalid_exchange_code"),
+            (FlowError::ExchangeNotBound, 400, "exchange_not_bound"),
             (
                 FlowError::UnsupportedMediaType,
                 415,
@@ -343,25 +429,28 @@ mod tests {
     }
 
     #[test]
-    fn html_pages_escape_provider_text() {
-        let err = FlowError::Provider {
-            error: "access_denied".into(),
-            description: Some("<script>alert(1)</script>".into()),
+    fn callback_errors_show_fixed_text_never_the_providers() {
+        // Whatever the URL says, only a registered code reaches the page, with our text.
+        for (given, code) in [
+            ("access_denied", "access_denied"),
+            ("<script>alert(1)</script>", "unknown_error"),
+            ("please_call_+1-555-0100", "unknown_error"),
+        ] {
+            let err = FlowError::Provider {
+                error: provider_error_code(given),
+            };
+            assert_eq!(err.code(), "provider_error");
+            let page = err.to_response(true).into_body();
+            assert!(page.contains(code), "{page}");
+            assert!(!page.contains("script") && !page.contains("555"), "{page}");
+            let json: serde_json::Value =
+                serde_json::from_str(&err.to_response(false).into_body()).unwrap();
+            assert_eq!(json["details"]["providerError"], code);
+        }
+        let denied = FlowError::Provider {
+            error: "access_denied",
         };
-        let response = err.to_response(true);
-        assert_eq!(response.status(), 400);
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
-        assert!(!response.body().contains("<script>"));
-        assert!(response.body().contains("&lt;script&gt;"));
-        assert!(response.body().contains("provider_error"));
-        let json = err.to_response(false);
-        let body: serde_json::Value = serde_json::from_str(json.body()).unwrap();
-        assert_eq!(body["details"]["providerError"], "access_denied");
+        assert!(denied.to_string().contains("cancelled or not allowed"));
     }
 
     #[test]

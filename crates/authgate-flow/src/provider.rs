@@ -92,6 +92,13 @@ pub enum TokenEndpointError {
 }
 
 impl TokenEndpointError {
+    /// Whether the provider refused the grant itself (`invalid_grant`: a spent,
+    /// revoked or expired code or refresh token).
+    #[must_use]
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, Self::Refused { error, .. } if error == "invalid_grant")
+    }
+
     /// Whether the provider is (probably) only temporarily unable to answer: nothing
     /// about the grant itself was decided.
     #[must_use]
@@ -277,10 +284,16 @@ pub(crate) fn seconds(value: Option<&serde_json::Value>) -> Option<u64> {
 
 /// The `exp` of a JWT, read without verifying it: only to size a cookie's lifetime.
 pub(crate) fn unverified_exp(token: &str) -> Option<i64> {
+    unverified_claim(token, "exp")?.as_i64()
+}
+
+/// A claim of a JWT the flow itself set in an HttpOnly cookie (not verified again).
+pub(crate) fn unverified_claim(token: &str, name: &str) -> Option<serde_json::Value> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("exp")?.as_i64()
+    let mut claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).ok()?;
+    claims.remove(name)
 }
 
 /// The end-session URL: `end_session_endpoint` with `id_token_hint` (when the ID

@@ -1,5 +1,6 @@
-//! Typed, sealed, single-use entries in a [`Store`]: the one place where a login
-//! state or an exchange code is written to the store and taken back.
+//! Typed, sealed, single-use entries in a [`Store`]: the one place where an exchange
+//! code is written to the store and taken back. (Login states live in a sealed cookie
+//! instead, so an unauthenticated request stores nothing.)
 //!
 //! [`SealedStore::put`] serializes a value, seals it for the holder of its secret and
 //! stores it under a key derived from that secret; [`SealedStore::take`] removes it
@@ -21,10 +22,11 @@ use crate::store::Store;
 /// of one kind never finds nor opens an entry of another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// A login state, kept between `/login` and `/callback`.
-    State,
     /// An exchange code, kept between `/callback` and `/exchange`.
     Exchange,
+    /// The answer to a refresh, kept for a few seconds under the refresh token it
+    /// spent, so that a second tab refreshing with the same token gets it too.
+    RefreshGrace,
 }
 
 impl Kind {
@@ -32,8 +34,8 @@ impl Kind {
     /// key: changing it orphans the entries already stored.
     fn label(self) -> &'static str {
         match self {
-            Self::State => "state",
             Self::Exchange => "exchange",
+            Self::RefreshGrace => "refresh-grace",
         }
     }
 
@@ -41,8 +43,8 @@ impl Kind {
     fn encode_error(self) -> FlowError {
         FlowError::Internal {
             reason: match self {
-                Self::State => "the login state could not be encoded",
                 Self::Exchange => "the exchange entry could not be encoded",
+                Self::RefreshGrace => "the refreshed tokens could not be encoded",
             },
         }
     }
@@ -90,6 +92,26 @@ impl SealedStore {
         Ok(())
     }
 
+    /// Reads the entry of `secret` without using it up, and opens it. `None` when there
+    /// is none, it does not open or decode, or the store does not support reads.
+    ///
+    /// # Errors
+    ///
+    /// [`FlowError::Store`] when the store fails.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        secret: &str,
+    ) -> Result<Option<T>, FlowError> {
+        let label = kind.label();
+        let sealed = match self.store.get(&store_key(label, secret)).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) | Err(crate::store::StoreError::Unsupported { .. }) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        Ok(open(label, secret, sealed).and_then(|plain| serde_json::from_slice(&plain).ok()))
+    }
+
     /// Takes the entry of `secret` out of the store and opens it. `None` when there is
     /// none (never stored, expired, already taken) or it does not open or decode as a
     /// `T`; either way it cannot be taken again.
@@ -107,17 +129,6 @@ impl SealedStore {
             return Ok(None);
         };
         Ok(open(label, secret, sealed).and_then(|plain| serde_json::from_slice(&plain).ok()))
-    }
-
-    /// Takes the entry of `secret` out of the store unopened, so that it cannot serve
-    /// again.
-    ///
-    /// # Errors
-    ///
-    /// [`FlowError::Store`] when the store fails.
-    pub(crate) async fn discard(&self, kind: Kind, secret: &str) -> Result<(), FlowError> {
-        self.store.take(&store_key(kind.label(), secret)).await?;
-        Ok(())
     }
 }
 
@@ -178,28 +189,31 @@ mod tests {
         let (memory, sealed) = stores();
         let secret = random_token().unwrap();
         sealed
-            .put(Kind::State, &secret, &entry(), TTL)
+            .put(Kind::RefreshGrace, &secret, &entry(), TTL)
             .await
             .unwrap();
-        let first: Option<Entry> = sealed.take(Kind::State, &secret).await.unwrap();
+        let first: Option<Entry> = sealed.take(Kind::RefreshGrace, &secret).await.unwrap();
         assert_eq!(first, Some(entry()));
-        let second: Option<Entry> = sealed.take(Kind::State, &secret).await.unwrap();
+        let second: Option<Entry> = sealed.take(Kind::RefreshGrace, &secret).await.unwrap();
         assert_eq!(second, None);
         assert!(memory.is_empty());
     }
 
     #[tokio::test]
-    async fn discard_uses_the_entry_up() {
+    async fn get_reads_without_using_up() {
         let (memory, sealed) = stores();
         let secret = random_token().unwrap();
         sealed
-            .put(Kind::State, &secret, &entry(), TTL)
+            .put(Kind::RefreshGrace, &secret, &entry(), TTL)
             .await
             .unwrap();
-        sealed.discard(Kind::State, &secret).await.unwrap();
-        assert!(memory.is_empty());
-        let taken: Option<Entry> = sealed.take(Kind::State, &secret).await.unwrap();
-        assert_eq!(taken, None);
+        for _ in 0..2 {
+            let read: Option<Entry> = sealed.get(Kind::RefreshGrace, &secret).await.unwrap();
+            assert_eq!(read, Some(entry()));
+        }
+        assert_eq!(memory.len(), 1);
+        let other: Option<Entry> = sealed.get(Kind::Exchange, &secret).await.unwrap();
+        assert_eq!(other, None);
     }
 
     #[tokio::test]
@@ -215,7 +229,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(other, None);
-        let other_kind: Option<Entry> = sealed.take(Kind::State, &secret).await.unwrap();
+        let other_kind: Option<Entry> = sealed.take(Kind::RefreshGrace, &secret).await.unwrap();
         assert_eq!(other_kind, None);
         // Neither look-up used the entry up.
         assert_eq!(memory.len(), 1);
@@ -250,10 +264,10 @@ mod tests {
         let (_, sealed) = stores();
         let secret = random_token().unwrap();
         sealed
-            .put(Kind::State, &secret, &"just a string", TTL)
+            .put(Kind::RefreshGrace, &secret, &"just a string", TTL)
             .await
             .unwrap();
-        let decoded: Option<Entry> = sealed.take(Kind::State, &secret).await.unwrap();
+        let decoded: Option<Entry> = sealed.take(Kind::RefreshGrace, &secret).await.unwrap();
         assert_eq!(decoded, None);
     }
 
@@ -261,8 +275,11 @@ mod tests {
     async fn store_failures_are_flow_errors() {
         let sealed = SealedStore::new(Arc::new(MemoryStore::with_capacity(1)));
         let (a, b) = (random_token().unwrap(), random_token().unwrap());
-        sealed.put(Kind::State, &a, &entry(), TTL).await.unwrap();
-        match sealed.put(Kind::State, &b, &entry(), TTL).await {
+        sealed
+            .put(Kind::RefreshGrace, &a, &entry(), TTL)
+            .await
+            .unwrap();
+        match sealed.put(Kind::RefreshGrace, &b, &entry(), TTL).await {
             Err(FlowError::Store(StoreError::Full { capacity: 1 })) => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -271,12 +288,12 @@ mod tests {
     #[test]
     fn kinds_keep_their_labels_and_messages() {
         // The labels are part of every stored key: they must not change.
-        assert_eq!(Kind::State.label(), "state");
+        assert_eq!(Kind::RefreshGrace.label(), "refresh-grace");
         assert_eq!(Kind::Exchange.label(), "exchange");
         assert!(matches!(
-            Kind::State.encode_error(),
+            Kind::RefreshGrace.encode_error(),
             FlowError::Internal {
-                reason: "the login state could not be encoded"
+                reason: "the refreshed tokens could not be encoded"
             }
         ));
         assert!(matches!(

@@ -23,6 +23,7 @@ impl FlowConfig {
         FlowConfigBuilder {
             client_id: client_id.into(),
             client_secret: None,
+            state_secret: None,
             client_auth: ClientAuth::ClientSecretBasic,
             frontend_url: frontend_url.into(),
             api_url: api_url.into(),
@@ -51,6 +52,7 @@ impl FlowConfig {
 pub struct FlowConfigBuilder {
     client_id: String,
     client_secret: Option<String>,
+    state_secret: Option<String>,
     client_auth: ClientAuth,
     frontend_url: String,
     api_url: String,
@@ -168,6 +170,15 @@ impl FlowConfigBuilder {
     /// https API URL".
     pub fn secure_cookies(mut self, secure: bool) -> Self {
         self.secure = Some(secure);
+        self
+    }
+
+    /// The secret that seals login states into their cookie (at least 32 bytes). Every
+    /// instance behind one callback URL must share it. Default: derived from the client
+    /// secret (which they already share); a public client without one gets a random
+    /// secret per process, which is fine for one instance only.
+    pub fn state_secret(mut self, secret: impl Into<String>) -> Self {
+        self.state_secret = Some(secret.into());
         self
     }
 
@@ -307,6 +318,12 @@ impl FlowConfigBuilder {
                 ));
             }
         }
+        if self.state_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(FlowConfigError::invalid(
+                "AUTH_STATE_SECRET",
+                "at least 32 bytes of secret",
+            ));
+        }
         if self.max_response_bytes == 0 {
             return Err(FlowConfigError::invalid(
                 "max_response_bytes",
@@ -325,6 +342,7 @@ impl FlowConfigBuilder {
             inner: Arc::new(Inner {
                 client_id: self.client_id,
                 client_secret: self.client_secret,
+                state_secret: self.state_secret,
                 client_auth: self.client_auth,
                 frontend_url: frontend,
                 api_url: api,

@@ -72,6 +72,9 @@ impl FlowConfig {
         if let Some(env) = var("APP_ENV") {
             builder = builder.production(env.trim().eq_ignore_ascii_case("production"));
         }
+        if let Some(secret) = var("AUTH_STATE_SECRET") {
+            builder = builder.state_secret(secret);
+        }
         if let Some(prefix) = var("AUTH_FLOW_PREFIX") {
             builder = builder.prefix(prefix.trim());
         }

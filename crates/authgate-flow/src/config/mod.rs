@@ -112,6 +112,7 @@ impl FlowConfigError {
 /// | `AUTHENTIK_API_SCOPE` | `true` adds `goauthentik.io/api` | `false` |
 /// | `AUTH_DEFAULT_REDIRECT` | the path used when `?redirect=` is absent or refused | `/` |
 /// | `AUTH_POST_LOGOUT_REDIRECT_URL` | where the provider sends the browser after logout | `FRONTEND_URL` |
+/// | `AUTH_STATE_SECRET` | seals login states into their cookie; shared by every instance (at least 32 bytes) | derived from the client secret |
 ///
 /// [`Flow::from_env`](crate::Flow::from_env) also reads the core's variables
 /// (`AUTHENTIK_URL`, `AUTHENTIK_INTERNAL_URL`, `AUTHENTIK_APP_SLUG`, `AUTH_COOKIE_NAME`,
@@ -133,8 +134,9 @@ impl FlowConfigError {
 /// |---|---|---|---|
 /// | access token | the core's `cookie_name` (`AUTH_COOKIE_NAME`, default `app_auth`) | `/` | the access token's |
 /// | refresh token | `{name}_refresh` | `{prefix}/refresh` | the refresh token's |
-/// | ID token (for `id_token_hint` at logout) | `{name}_id` | `{prefix}/logout` | as the refresh token |
-/// | login binding (the state, for 10 minutes) | `{name}_login` | `{prefix}/callback` | the state's |
+/// | ID token (for `id_token_hint` at logout, the session's `sub` at refresh) | `{name}_id` | `{prefix}` | as the refresh token |
+/// | login state (sealed: PKCE verifier, nonce, redirect; bound to `state`) | `{name}_login` | `{prefix}/callback` | the state's (10 minutes) |
+/// | exchange binding (the browser that completed the callback) | `{name}_exchange` | `{prefix}/exchange` | the exchange code's (60 s) |
 ///
 /// All are `HttpOnly` and `SameSite=Lax`; all are `Secure` when `APP_ENV=production`
 /// or `API_URL` is `https` (or as set with
@@ -151,6 +153,7 @@ pub struct FlowConfig {
 pub(crate) struct Inner {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
+    pub(crate) state_secret: Option<String>,
     pub(crate) client_auth: ClientAuth,
     pub(crate) frontend_url: String,
     pub(crate) api_url: String,

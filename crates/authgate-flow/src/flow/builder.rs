@@ -127,6 +127,20 @@ where
         }
         let ids = self.auth.id_tokens(self.config.client_id());
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        // Login states live in a sealed cookie; every instance must open the others'.
+        let state_key = match (&c.state_secret, &c.client_secret) {
+            (Some(secret), _) => format!("state-secret:{secret}"),
+            (None, Some(secret)) => format!("client-secret:{secret}"),
+            (None, None) => format!(
+                "process:{}",
+                crate::crypto::random_token().map_err(|_| FlowConfigError::Config(
+                    authgate::ConfigError::invalid(
+                        "AUTH_STATE_SECRET",
+                        "a secret (the system random generator failed)"
+                    )
+                ))?
+            ),
+        };
         Ok(Flow {
             inner: Arc::new(Inner {
                 ids,
@@ -135,6 +149,7 @@ where
                 client,
                 cookies,
                 trusted_origins,
+                state_key,
                 config: self.config,
             }),
         })
@@ -173,7 +188,7 @@ mod tests {
             flow.cookie_name(FlowCookie::Refresh),
             "__Secure-session_refresh"
         );
-        assert_eq!(flow.cookie_path(FlowCookie::Id), "/auth/logout");
+        assert_eq!(flow.cookie_path(FlowCookie::Id), "/auth");
         assert_eq!(flow.config().client_id(), "client");
         assert!(flow.config().secure_cookies());
         assert_eq!(

@@ -1,7 +1,9 @@
-//! Signing in: `/login` (a login state is created, sealed in the store and bound to
-//! the browser) and `/callback` (the state is checked and used up, the authorization
-//! code is exchanged at the token endpoint, the ID token is verified, and the tokens
-//! are handed to the frontend behind a one-time exchange code).
+//! Signing in: `/login` (a login state is created and sealed into an HttpOnly cookie
+//! bound to the `state` parameter: an unauthenticated request stores nothing on the
+//! server) and `/callback` (the cookie is opened with the returned state and cleared,
+//! the authorization code is exchanged at the token endpoint, the ID token is verified,
+//! and the tokens are handed to the frontend behind a one-time exchange code, bound to
+//! this browser by a second cookie).
 
 use authgate::Claims;
 use http::{HeaderValue, Response, header};
@@ -12,25 +14,34 @@ use super::request::{FlowRequest, single_param};
 use super::response::{append_cookie, redirect_to};
 use super::session::check_cookie_safe;
 use crate::cookies::{FlowCookie, cookie_value};
-use crate::crypto::{constant_time_eq, is_token_shaped, pkce_challenge, random_token};
+use crate::crypto::{
+    constant_time_eq, is_token_shaped, open_text, pkce_challenge, random_token, seal_text,
+};
 use crate::error::{FlowError, IdTokenError};
 use crate::provider::{Grant, sanitize};
 use crate::redirect::safe_redirect_path;
 use crate::sealed::Kind;
 
-/// What a login state keeps between `/login` and `/callback`.
+/// What a login state keeps between `/login` and `/callback`, sealed in the login
+/// cookie.
 #[derive(Serialize, Deserialize)]
 struct StateEntry {
     verifier: String,
     nonce: String,
     redirect: String,
+    /// Unix seconds after which the state is refused.
+    exp: i64,
 }
+
+/// The sealing purpose of login cookies.
+const LOGIN_COOKIE: &str = "login-cookie";
 
 impl<U> Flow<U>
 where
     U: Serialize + Clone + Send + Sync + 'static,
 {
-    /// `GET /login`: stores a new login state and redirects to the provider.
+    /// `GET /login`: seals a new login state into the login cookie and redirects to the
+    /// provider. Nothing is stored on the server.
     pub(super) async fn login(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
         let c = &self.inner.config.inner;
         // Anything refused (repeated, not local) falls back to the default.
@@ -59,11 +70,13 @@ where
             verifier,
             nonce,
             redirect,
+            exp: super::session::unix_now()
+                .saturating_add(i64::try_from(c.state_ttl.as_secs()).unwrap_or(i64::MAX)),
         };
-        self.inner
-            .store
-            .put(Kind::State, &state, &entry, c.state_ttl)
-            .await?;
+        let plain = serde_json::to_vec(&entry).map_err(|_| FlowError::Internal {
+            reason: "the login state could not be encoded",
+        })?;
+        let sealed = seal_text(LOGIN_COOKIE, &self.state_secret(&state), &plain)?;
         authorize
             .query_pairs_mut()
             .append_pair("response_type", "code")
@@ -75,20 +88,31 @@ where
             .append_pair("code_challenge", &pkce_challenge(&entry.verifier))
             .append_pair("code_challenge_method", "S256");
         let mut response = redirect_to(authorize.as_str())?;
-        if self.bind_state() {
-            let cookie = self
-                .inner
-                .cookies
-                .set(FlowCookie::Login, &state, c.state_ttl);
-            append_cookie(&mut response, &cookie);
-        }
+        let cookie = self
+            .inner
+            .cookies
+            .set(FlowCookie::Login, &sealed, c.state_ttl);
+        append_cookie(&mut response, &cookie);
         Ok(response)
     }
 
-    /// Whether the login state is bound to the browser with the login cookie (part of
-    /// the CSRF protection).
-    fn bind_state(&self) -> bool {
-        self.inner.config.inner.csrf
+    /// The secret a login state is sealed with: the flow's state key and the state
+    /// itself, so a cookie opens only with the state it was issued with.
+    fn state_secret(&self, state: &str) -> String {
+        format!("{}\n{state}", self.inner.state_key)
+    }
+
+    /// Opens the login cookie of `req` with `state`.
+    fn open_login_cookie(&self, req: &FlowRequest, state: &str) -> Result<StateEntry, FlowError> {
+        let sealed = cookie_value(&req.headers, self.inner.cookies.name(FlowCookie::Login))
+            .ok_or(FlowError::StateMismatch)?;
+        let entry: StateEntry = open_text(LOGIN_COOKIE, &self.state_secret(state), sealed)
+            .and_then(|plain| serde_json::from_slice(&plain).ok())
+            .ok_or(FlowError::StateMismatch)?;
+        if entry.exp <= super::session::unix_now() {
+            return Err(FlowError::InvalidState);
+        }
+        Ok(entry)
     }
 
     /// `GET /callback`: checks and uses up the state, redeems the code, and redirects
@@ -98,13 +122,15 @@ where
         let query = req.query.as_deref();
         let state = single_param(query, "state")?;
         if let Some(error) = single_param(query, "error")? {
-            // Use up the state so it cannot serve again.
-            if let Some(state) = state.as_deref().filter(|s| is_token_shaped(s)) {
-                self.inner.store.discard(Kind::State, state).await?;
-            }
+            // The login cookie is cleared with every callback answer.
+            // Only a registered code goes on; the description is logged, never shown.
+            tracing::debug!(
+                error = %sanitize(&error, 64),
+                description = ?single_param(query, "error_description").ok().flatten().map(|d| sanitize(&d, 200)),
+                "the provider sent the browser back with an error"
+            );
             return Err(FlowError::Provider {
-                error: sanitize(&error, 64),
-                description: single_param(query, "error_description")?.map(|d| sanitize(&d, 200)),
+                error: crate::error::provider_error_code(&error),
             });
         }
         let state = state.ok_or(FlowError::InvalidRequest {
@@ -124,19 +150,9 @@ where
                 reason: "the callback's iss is not the configured issuer",
             });
         }
-        let entry: StateEntry = self
-            .inner
-            .store
-            .take(Kind::State, &state)
-            .await?
-            .ok_or(FlowError::InvalidState)?;
-        if self.bind_state() {
-            let bound = cookie_value(&req.headers, self.inner.cookies.name(FlowCookie::Login))
-                .is_some_and(|value| constant_time_eq(value.as_bytes(), state.as_bytes()));
-            if !bound {
-                return Err(FlowError::StateMismatch);
-            }
-        }
+        // Single use: the answer clears the cookie, and the provider's code is single
+        // use too.
+        let entry = self.open_login_cookie(req, &state)?;
         let meta = self.metadata().await?;
         let token_url = self.token_endpoint(&meta)?;
         let grant = Grant::Code {
@@ -157,7 +173,10 @@ where
         self.verify_id_token(id_token.as_str(), Some(&entry.nonce))
             .await?;
         check_cookie_safe(&tokens)?;
-        let exchange = self.exchange_entry(tokens, entry.redirect);
+        // The exchange code is bound to this browser: only a browser holding the
+        // binding cookie may redeem it (login CSRF through a planted code fails).
+        let binding = random_token()?;
+        let exchange = self.exchange_entry(tokens, entry.redirect, binding.clone());
         let code = random_token()?;
         self.inner
             .store
@@ -166,6 +185,13 @@ where
         let mut location = c.frontend_callback_url.clone();
         location.query_pairs_mut().append_pair("exchange", &code);
         let mut response = redirect_to(location.as_str())?;
+        append_cookie(
+            &mut response,
+            &self
+                .inner
+                .cookies
+                .set(FlowCookie::Exchange, &binding, c.exchange_ttl),
+        );
         response.headers_mut().insert(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),

@@ -96,6 +96,8 @@ struct Inner<U> {
     cookies: Cookies,
     /// The configuration's origins and the core's trusted origins.
     trusted_origins: Vec<String>,
+    /// The secret login states are sealed with (with the state itself).
+    state_key: String,
 }
 
 impl<U> Flow<U>
@@ -174,9 +176,19 @@ where
                 response
             }
         };
-        if endpoint == Endpoint::Callback {
-            // The login binding is single use, whatever the outcome.
-            append_cookie(&mut response, &self.inner.cookies.clear(FlowCookie::Login));
+        match endpoint {
+            // The login state and the exchange binding are single use, whatever the
+            // outcome.
+            Endpoint::Callback => {
+                append_cookie(&mut response, &self.inner.cookies.clear(FlowCookie::Login));
+            }
+            Endpoint::Exchange => {
+                append_cookie(
+                    &mut response,
+                    &self.inner.cookies.clear(FlowCookie::Exchange),
+                );
+            }
+            _ => {}
         }
         response
     }

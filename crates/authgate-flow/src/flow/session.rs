@@ -11,12 +11,30 @@ use super::Flow;
 use super::request::{FlowRequest, is_json};
 use super::response::{append_cookie, json};
 use crate::cookies::{FlowCookie, cookie_value, is_cookie_safe};
-use crate::crypto::is_token_shaped;
+use crate::crypto::{constant_time_eq, is_token_shaped};
 use crate::error::FlowError;
 use crate::provider::{
-    Grant, Secret, TokenEndpointError, TokenResponse, logout_url, seconds, unverified_exp,
+    Grant, Secret, TokenEndpointError, TokenResponse, logout_url, seconds, unverified_claim,
+    unverified_exp,
 };
 use crate::sealed::Kind;
+
+/// How long the answer to a refresh is kept for a second tab refreshing with the same
+/// token.
+pub(crate) const REFRESH_GRACE: Duration = Duration::from_secs(10);
+
+/// How long the request that loses a refresh race waits for the winner's answer.
+const REFRESH_RACE_POLL: Duration = Duration::from_millis(100);
+const REFRESH_RACE_POLLS: u32 = 30;
+
+/// `200 {"success": true}` with these `Set-Cookie`s.
+fn refreshed_response(set_cookies: &[String]) -> Response<String> {
+    let mut response = json(StatusCode::OK, &serde_json::json!({ "success": true }));
+    for cookie in set_cookies {
+        append_cookie(&mut response, cookie);
+    }
+    response
+}
 
 /// What an exchange code keeps between `/callback` and `/exchange`.
 #[derive(Serialize, Deserialize)]
@@ -27,6 +45,8 @@ pub(super) struct ExchangeEntry {
     refresh_exp: Option<i64>,
     id: Option<Secret>,
     redirect: String,
+    /// The value of the exchange binding cookie set by the callback.
+    binding: String,
 }
 
 impl<U> Flow<U>
@@ -35,7 +55,12 @@ where
 {
     /// What the exchange code of freshly issued `tokens` keeps: the tokens, when they
     /// expire, and where the frontend goes next.
-    pub(super) fn exchange_entry(&self, tokens: TokenResponse, redirect: String) -> ExchangeEntry {
+    pub(super) fn exchange_entry(
+        &self,
+        tokens: TokenResponse,
+        redirect: String,
+        binding: String,
+    ) -> ExchangeEntry {
         let now = unix_now();
         ExchangeEntry {
             access_exp: now.saturating_add(secs(self.access_lifetime(&tokens, now))),
@@ -47,6 +72,7 @@ where
             refresh: tokens.refresh_token,
             id: tokens.id_token,
             redirect,
+            binding,
         }
     }
 
@@ -73,6 +99,12 @@ where
             .take(Kind::Exchange, &body.code)
             .await?
             .ok_or(FlowError::InvalidExchangeCode)?;
+        // Taken out of the store above: a code presented without its binding is burned.
+        let bound = cookie_value(&req.headers, self.inner.cookies.name(FlowCookie::Exchange))
+            .is_some_and(|value| constant_time_eq(value.as_bytes(), entry.binding.as_bytes()));
+        if !bound {
+            return Err(FlowError::ExchangeNotBound);
+        }
         let now = unix_now();
         let remaining = |exp: i64| Duration::from_secs(u64::try_from(exp - now).unwrap_or(0));
         let cookies = &self.inner.cookies;
@@ -111,11 +143,19 @@ where
     }
 
     /// `POST /refresh`: new cookies from the refresh cookie.
+    ///
+    /// Two tabs refreshing with the same refresh token at once both get the new
+    /// cookies: the answer is kept in the store for [`REFRESH_GRACE`] under the token
+    /// it spent, and the request that loses the race at the provider (`invalid_grant`
+    /// under rotation) waits briefly for it instead of logging the user out.
     pub(super) async fn refresh(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
         self.check_origin(&req.headers)?;
         let cookies = &self.inner.cookies;
         let refresh = cookie_value(&req.headers, cookies.name(FlowCookie::Refresh))
             .ok_or(FlowError::NoRefreshToken)?;
+        if let Some(done) = self.refreshed(refresh).await {
+            return Ok(done);
+        }
         // Provider trouble (discovery down, 5xx, unreachable) keeps the cookies: the
         // refresh token may still be good, and the frontend can try again.
         let meta = self.metadata().await?;
@@ -134,47 +174,78 @@ where
             Ok(tokens) => tokens,
             Err(err) if err.is_transient() => return Err(FlowError::TokenEndpoint(err)),
             Err(err) => {
+                if err.is_invalid_grant() {
+                    // Another tab (or instance) may have just spent this token.
+                    for _ in 0..REFRESH_RACE_POLLS {
+                        tokio::time::sleep(REFRESH_RACE_POLL).await;
+                        if let Some(done) = self.refreshed(refresh).await {
+                            return Ok(done);
+                        }
+                    }
+                }
                 return Err(FlowError::RefreshRejected(Box::new(
                     FlowError::TokenEndpoint(err),
                 )));
             }
         };
         if let Some(id) = &tokens.id_token {
-            // OIDC Core §12.2: no nonce on a refreshed ID token, the rest as usual.
-            self.verify_id_token(id.as_str(), None)
+            // OIDC Core §12.2: no nonce on a refreshed ID token, the same `sub` as the
+            // session's ID token, the rest as usual.
+            let claims = self
+                .verify_id_token(id.as_str(), None)
                 .await
                 .map_err(|e| FlowError::RefreshRejected(Box::new(e)))?;
+            let session_sub = cookie_value(&req.headers, cookies.name(FlowCookie::Id))
+                .and_then(|old| unverified_claim(old, "sub"));
+            if let Some(session_sub) = session_sub
+                && session_sub.as_str() != Some(claims.sub())
+            {
+                return Err(FlowError::RefreshRejected(Box::new(FlowError::IdToken(
+                    crate::error::IdTokenError::SubjectChanged,
+                ))));
+            }
         }
         check_cookie_safe(&tokens).map_err(|e| FlowError::RefreshRejected(Box::new(e)))?;
         let now = unix_now();
-        let mut response = json(StatusCode::OK, &serde_json::json!({ "success": true }));
-        append_cookie(
-            &mut response,
-            &cookies.set(
-                FlowCookie::Access,
-                tokens.access_token.as_str(),
-                self.access_lifetime(&tokens, now),
-            ),
-        );
+        let mut set_cookies = vec![cookies.set(
+            FlowCookie::Access,
+            tokens.access_token.as_str(),
+            self.access_lifetime(&tokens, now),
+        )];
         let refresh_lifetime = match &tokens.refresh_token {
             // Rotation: the provider issued a new refresh token; the old one is spent.
             Some(new) => {
                 let lifetime = self.refresh_lifetime(&tokens, new, now);
-                append_cookie(
-                    &mut response,
-                    &cookies.set(FlowCookie::Refresh, new.as_str(), lifetime),
-                );
+                set_cookies.push(cookies.set(FlowCookie::Refresh, new.as_str(), lifetime));
                 lifetime
             }
             None => self.inner.config.inner.default_refresh_lifetime,
         };
         if let Some(id) = &tokens.id_token {
-            append_cookie(
-                &mut response,
-                &cookies.set(FlowCookie::Id, id.as_str(), refresh_lifetime),
-            );
+            set_cookies.push(cookies.set(FlowCookie::Id, id.as_str(), refresh_lifetime));
         }
-        Ok(response)
+        // Best effort: without the grace entry a racing tab is logged out, as before.
+        if let Err(err) = self
+            .inner
+            .store
+            .put(Kind::RefreshGrace, refresh, &set_cookies, REFRESH_GRACE)
+            .await
+        {
+            tracing::debug!(error = %err, "the refresh grace entry could not be stored");
+        }
+        Ok(refreshed_response(&set_cookies))
+    }
+
+    /// The answer of a refresh that already spent `refresh` within the grace window.
+    async fn refreshed(&self, refresh: &str) -> Option<Response<String>> {
+        let set_cookies: Vec<String> = self
+            .inner
+            .store
+            .get(Kind::RefreshGrace, refresh)
+            .await
+            .ok()
+            .flatten()?;
+        Some(refreshed_response(&set_cookies))
     }
 
     /// `GET /session`: the current user, as the core authenticator sees the request.
@@ -286,7 +357,7 @@ pub(super) fn check_cookie_safe(tokens: &TokenResponse) -> Result<(), FlowError>
 }
 
 /// The current Unix time in seconds.
-fn unix_now() -> i64 {
+pub(super) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

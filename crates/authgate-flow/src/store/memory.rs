@@ -123,6 +123,12 @@ impl MemoryStore {
         Ok(())
     }
 
+    fn get_now(&self, key: &str) -> Option<Vec<u8>> {
+        let inner = self.lock();
+        let (expires, value) = inner.entries.get(key)?;
+        (Instant::now() < *expires).then(|| value.clone())
+    }
+
     fn take_now(&self, key: &str) -> Option<Vec<u8>> {
         let (expires, value) = self.lock().entries.remove(key)?;
         (Instant::now() < expires).then_some(value)
@@ -142,6 +148,11 @@ impl Store for MemoryStore {
 
     fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         let result = self.take_now(key);
+        Box::pin(async move { Ok(result) })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let result = self.get_now(key);
         Box::pin(async move { Ok(result) })
     }
 }

@@ -90,6 +90,16 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Atomic: of any number of concurrent calls for one key, at most one gets the
     /// value.
     fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+
+    /// Returns the value under `key`, if it is there and unexpired, leaving it there.
+    ///
+    /// Used for the refresh grace window (two tabs refreshing the same token at once
+    /// both get the new tokens). The provided implementation answers
+    /// [`StoreError::Unsupported`]; the flow then refreshes without a grace window.
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        let _ = key;
+        Box::pin(async { Err(StoreError::Unsupported { operation: "get" }) })
+    }
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -100,6 +110,10 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         (**self).take(key)
     }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        (**self).get(key)
+    }
 }
 
 impl<S: Store + ?Sized> Store for Box<S> {
@@ -109,6 +123,10 @@ impl<S: Store + ?Sized> Store for Box<S> {
 
     fn take<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         (**self).take(key)
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        (**self).get(key)
     }
 }
 
@@ -139,6 +157,13 @@ pub enum StoreError {
     Full {
         /// Its capacity.
         capacity: usize,
+    },
+    /// The store does not implement this operation (an optional one, such as
+    /// [`Store::get`]).
+    #[error("the store does not support {operation}")]
+    Unsupported {
+        /// The operation.
+        operation: &'static str,
     },
 }
 

@@ -194,4 +194,12 @@ impl Store for RedisStore {
             self.run::<Option<Vec<u8>>>(&cmd).await
         })
     }
+
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("GET");
+            cmd.arg(format!("{}{key}", self.prefix));
+            self.run::<Option<Vec<u8>>>(&cmd).await
+        })
+    }
 }
