@@ -257,7 +257,7 @@ async fn the_whole_flow(
     assert_eq!(exchanged.json()["redirectTo"], "/dashboard");
     assert!(!exchanged.body.contains("eyJ"), "no token in the body");
     assert_cookie(&exchanged, "app_auth", "/");
-    assert_cookie(&exchanged, "app_auth_refresh", "/auth/refresh");
+    assert_cookie(&exchanged, "app_auth_refresh", "/auth");
     let first_access = browser.cookie("app_auth").unwrap();
     let first_refresh = browser.cookie("app_auth_refresh").unwrap();
 
@@ -300,7 +300,7 @@ async fn the_whole_flow(
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert!(!refreshed.body.contains("eyJ"));
     assert_cookie(&refreshed, "app_auth", "/");
-    assert_cookie(&refreshed, "app_auth_refresh", "/auth/refresh");
+    assert_cookie(&refreshed, "app_auth_refresh", "/auth");
     let second_access = browser.cookie("app_auth").unwrap();
     assert_ne!(second_access, first_access, "a new access token");
     assert_ne!(
@@ -316,7 +316,7 @@ async fn the_whole_flow(
     let logout = browser.post(&format!("{api}/auth/logout")).await;
     assert_eq!(logout.status, 200, "{}", logout.body);
     assert_cleared(&logout, "app_auth", "/");
-    assert_cleared(&logout, "app_auth_refresh", "/auth/refresh");
+    assert_cleared(&logout, "app_auth_refresh", "/auth");
     let logout_url = logout.json()["logoutUrl"].as_str().unwrap().to_owned();
     assert!(
         logout_url.starts_with(&format!("{}session/end?", setup.issuer)),
@@ -336,11 +336,11 @@ async fn the_whole_flow(
 
     // The old refresh token is refused: both cookies cleared, 401.
     browser.set_cookie("app_auth", &first_access, "/");
-    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth/refresh");
+    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth");
     let stale = browser.post(&format!("{api}/auth/refresh")).await;
     assert_eq!(stale.status, 401, "{}", stale.body);
     assert_cleared(&stale, "app_auth", "/");
-    assert_cleared(&stale, "app_auth_refresh", "/auth/refresh");
+    assert_cleared(&stale, "app_auth_refresh", "/auth");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,8 @@ const BROWSER_COOKIE_LIMIT: usize = 4096;
 pub enum FlowCookie {
     /// The access token, on `/`.
     Access,
-    /// The refresh token, on `{prefix}/refresh`.
+    /// The refresh token, on `{prefix}` (for `/refresh`, and `/logout`, which revokes
+    /// it at the provider).
     Refresh,
     /// The ID token (for `id_token_hint` at logout, and the session's `sub` at
     /// refresh), on `{prefix}`.
@@ -65,8 +66,9 @@ impl Cookies {
     pub(crate) fn path(&self, kind: FlowCookie) -> String {
         match kind {
             FlowCookie::Access => String::from("/"),
-            FlowCookie::Refresh => format!("{}/refresh", self.prefix),
-            FlowCookie::Id if self.prefix.is_empty() => String::from("/"),
+            // Sent to /refresh, and to /logout, which revokes it at the provider.
+            FlowCookie::Refresh | FlowCookie::Id if self.prefix.is_empty() => String::from("/"),
+            FlowCookie::Refresh => self.prefix.clone(),
             FlowCookie::Id => self.prefix.clone(),
             FlowCookie::Login => format!("{}/callback", self.prefix),
             FlowCookie::Exchange => format!("{}/exchange", self.prefix),
@@ -169,7 +171,7 @@ mod tests {
         let cookies = Cookies::new("app_auth", "/auth", true);
         let cases = [
             (FlowCookie::Access, "app_auth", "/"),
-            (FlowCookie::Refresh, "app_auth_refresh", "/auth/refresh"),
+            (FlowCookie::Refresh, "app_auth_refresh", "/auth"),
             (FlowCookie::Id, "app_auth_id", "/auth"),
             (FlowCookie::Login, "app_auth_login", "/auth/callback"),
             (FlowCookie::Exchange, "app_auth_exchange", "/auth/exchange"),
@@ -184,7 +186,7 @@ mod tests {
             assert!(attrs.iter().any(|a| a == "SameSite=Lax"), "{header}");
         }
         let root = Cookies::new("s", "", false);
-        assert_eq!(root.path(FlowCookie::Refresh), "/refresh");
+        assert_eq!(root.path(FlowCookie::Refresh), "/");
         assert_eq!(root.path(FlowCookie::Id), "/");
     }
 

@@ -128,6 +128,10 @@ pub(crate) enum Grant<'a> {
     Refresh {
         refresh_token: &'a str,
     },
+    /// Not a grant: the body of an RFC 7009 revocation request.
+    Revoke {
+        token: &'a str,
+    },
 }
 
 /// Calls the token endpoint.
@@ -181,6 +185,10 @@ impl TokenClient {
                 form.append_pair("grant_type", "refresh_token")
                     .append_pair("refresh_token", refresh_token);
             }
+            Grant::Revoke { token } => {
+                form.append_pair("token", token)
+                    .append_pair("token_type_hint", "refresh_token");
+            }
         }
         let secret = c.client_secret.as_deref().unwrap_or_default();
         let mut authorization = None;
@@ -198,6 +206,36 @@ impl TokenClient {
             }
         }
         (form.finish(), authorization)
+    }
+
+    /// Revokes `refresh_token` at the RFC 7009 `endpoint` (already rewritten to the
+    /// internal URL), authenticating as at the token endpoint.
+    pub(crate) async fn revoke(
+        &self,
+        endpoint: Url,
+        refresh_token: &str,
+    ) -> Result<(), TokenEndpointError> {
+        let (body, authorization) = self.encode(Grant::Revoke {
+            token: refresh_token,
+        });
+        let mut request = self.http.post(endpoint).header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        );
+        if let Some(authorization) = authorization {
+            request = request.header(http::header::AUTHORIZATION, authorization);
+        }
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(TokenEndpointError::Unreachable)?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(TokenEndpointError::Status { status })
+        }
     }
 
     /// Sends `grant` to `endpoint` (already rewritten to the internal URL).

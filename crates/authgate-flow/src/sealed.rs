@@ -27,6 +27,10 @@ pub(crate) enum Kind {
     /// The answer to a refresh, kept for a few seconds under the refresh token it
     /// spent, so that a second tab refreshing with the same token gets it too.
     RefreshGrace,
+    /// A login state whose callback succeeded, kept until the state would have
+    /// expired, so that a replayed callback is refused. Written only after the
+    /// provider accepted the code: an unauthenticated request stores nothing.
+    UsedState,
 }
 
 impl Kind {
@@ -36,6 +40,7 @@ impl Kind {
         match self {
             Self::Exchange => "exchange",
             Self::RefreshGrace => "refresh-grace",
+            Self::UsedState => "used-state",
         }
     }
 
@@ -45,6 +50,7 @@ impl Kind {
             reason: match self {
                 Self::Exchange => "the exchange entry could not be encoded",
                 Self::RefreshGrace => "the refreshed tokens could not be encoded",
+                Self::UsedState => "the used-state marker could not be encoded",
             },
         }
     }
@@ -67,6 +73,11 @@ impl SealedStore {
     /// Seals entries into `store`.
     pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         Self { store }
+    }
+
+    /// The store itself, for publishing and subscribing.
+    pub(crate) fn raw(&self) -> Arc<dyn Store> {
+        self.store.clone()
     }
 
     /// Serializes `value`, seals it for `secret` and stores it for `ttl`, replacing

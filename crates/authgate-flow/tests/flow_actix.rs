@@ -60,11 +60,15 @@ async fn the_whole_flow_through_actix() {
     let location = header(&callback, "location");
     assert!(location.starts_with(&format!("{FRONTEND}/auth/callback?exchange=")));
     let code = location.split("exchange=").nth(1).unwrap().to_owned();
+    // The code is bound to this browser by a cookie on the exchange path.
+    let binding = set_cookies(&callback)["app_auth_exchange"].clone();
+    assert!(!binding.is_empty());
 
     let exchange = |code: String| {
         test::TestRequest::post()
             .uri("/auth/exchange")
             .insert_header(("origin", FRONTEND))
+            .insert_header(("cookie", format!("app_auth_exchange={binding}")))
             .insert_header(("content-type", "application/json"))
             .set_payload(json!({ "code": code }).to_string())
             .to_request()
@@ -145,7 +149,10 @@ async fn actix_errors_match_the_axum_ones() {
     assert_eq!(unknown.status(), 400);
     assert_eq!(header(&unknown, "cache-control"), "no-store");
     let body: serde_json::Value = test::read_body_json(unknown).await;
-    assert_eq!(body["error"], "invalid_state");
+    assert_eq!(
+        body["error"], "state_mismatch",
+        "no login cookie in this browser"
+    );
 
     let cross_site = test::call_service(
         &app,

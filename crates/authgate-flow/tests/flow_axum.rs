@@ -52,17 +52,17 @@ async fn login_redirects_to_the_discovered_endpoint_with_state_pkce_and_nonce() 
         assert_eq!(q[param].len(), 43, "{param}: {}", q[param]);
     }
     assert_ne!(q["state"], q["nonce"]);
-    // The state is bound to this browser by a cookie only the callback receives.
+    // The login state (verifier, nonce, redirect) lives in a sealed cookie only the
+    // callback receives; it neither shows the state nor the verifier in clear.
     let binding = login.set_cookie("app_auth_login").expect("login cookie");
     let attrs = attributes(&binding);
     assert_eq!(attrs["Path"], "/auth/callback");
     assert_eq!(attrs["Max-Age"], "600");
     assert!(attrs.contains_key("HttpOnly"));
     assert_eq!(attrs["SameSite"], "Lax");
-    assert_eq!(
-        browser.cookie("app_auth_login").as_deref(),
-        Some(q["state"].as_str())
-    );
+    let sealed = browser.cookie("app_auth_login").unwrap();
+    assert!(!sealed.contains(q["state"].as_str()) && !sealed.contains(q["nonce"].as_str()));
+    assert!(sealed.len() > 100, "a sealed entry, not a bare state");
 
     // A second login gets fresh values.
     let second = query_of(&browser.get("/auth/login").await.location());
@@ -150,13 +150,13 @@ async fn the_whole_flow_sets_cookies_and_never_shows_a_token() {
         .set_cookie("app_auth_refresh")
         .expect("refresh cookie");
     let attrs = attributes(&refresh);
-    assert_eq!(attrs["Path"], "/auth/refresh");
+    assert_eq!(attrs["Path"], "/auth");
     assert!(attrs.contains_key("HttpOnly"));
     assert_eq!(attrs["SameSite"], "Lax");
     // An opaque refresh token without a stated lifetime: the 30-day default.
     assert_eq!(attrs["Max-Age"], "2592000");
     let id = exchange.set_cookie("app_auth_id").expect("ID token cookie");
-    assert_eq!(attributes(&id)["Path"], "/auth/logout");
+    assert_eq!(attributes(&id)["Path"], "/auth");
 
     // No token in any URL or body seen so far.
     for token in provider.issued_tokens() {
@@ -263,34 +263,49 @@ async fn replayed_unknown_and_expired_states_are_refused() {
     .unwrap();
     let mut browser = common::browser(flow.router());
     let login = browser.get("/auth/login").await;
-    let state = query_of(&login.location())["state"].clone();
+    let sealed = browser.cookie("app_auth_login").unwrap();
     let query = provider.callback_query(&login.location(), "alice");
     let first = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(first.status, 302);
+    assert!(browser.cookie("app_auth_login").is_none(), "used up");
 
-    // Replayed (the binding cookie is put back, as an attacker holding it would).
-    browser.set_cookie("app_auth_login", &state, "/auth/callback");
+    // Replayed (the login cookie is put back, as an attacker holding it would).
+    browser.set_cookie("app_auth_login", &sealed, "/auth/callback");
     let replay = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(replay.status, 400, "{}", replay.body);
     assert_eq!(replay.json()["error"], "invalid_state");
 
-    // Unknown.
+    // A state this browser's cookie was not sealed for, or none at all.
+    browser.set_cookie("app_auth_login", &sealed, "/auth/callback");
     let unknown = browser
         .get(&format!("/auth/callback?code=x&state={}", "A".repeat(43)))
         .await;
-    assert_eq!(unknown.json()["error"], "invalid_state");
+    assert_eq!(unknown.json()["error"], "state_mismatch");
     let garbage = browser.get("/auth/callback?code=x&state=%00%01").await;
     assert_eq!(garbage.json()["error"], "invalid_state");
-
-    // Expired (state TTL 1 s here).
+    let tampered = {
+        let mut bytes = sealed.clone().into_bytes();
+        bytes[60] = if bytes[60] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
     let login = browser.get("/auth/login").await;
     let query = provider.callback_query(&login.location(), "alice");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    browser.set_cookie("app_auth_login", &tampered, "/auth/callback");
+    let forged = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(forged.json()["error"], "state_mismatch");
+
+    // Expired (state TTL 1 s here): the sealed cookie says until when.
+    let login = browser.get("/auth/login").await;
+    let sealed = browser.cookie("app_auth_login").unwrap();
+    let query = provider.callback_query(&login.location(), "alice");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    browser.set_cookie("app_auth_login", &sealed, "/auth/callback");
     let expired = browser.get(&format!("/auth/callback?{query}")).await;
     assert_eq!(expired.status, 400);
     assert_eq!(expired.json()["error"], "invalid_state");
 
     // A browser navigation gets a page, not JSON.
+    browser.set_cookie("app_auth_login", &sealed, "/auth/callback");
     let page = browser
         .send(
             http::Method::GET,
@@ -342,16 +357,30 @@ async fn provider_errors_are_reported_and_use_up_the_state() {
     let body = denied.json();
     assert_eq!(body["error"], "provider_error");
     assert_eq!(body["details"]["providerError"], "access_denied");
-    assert_eq!(
-        body["details"]["providerErrorDescription"],
-        "User cancelled"
+    // Fixed text per code: the provider's (or an attacker's) description never shows.
+    assert!(!denied.body.contains("User cancelled"), "{}", denied.body);
+    let page = browser
+        .send(
+            http::Method::GET,
+            &format!(
+                "/auth/callback?error=evil%3Cb%3E&error_description=Call+%2B1-555-0100+now&state={state}"
+            ),
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert!(page.body.contains("unknown_error"), "{}", page.body);
+    assert!(
+        !page.body.contains("555") && !page.body.contains("evil"),
+        "{}",
+        page.body
     );
-    // The state cannot be used afterwards.
-    browser.set_cookie("app_auth_login", &state, "/auth/callback");
+    // The login cookie was cleared: the state cannot be used afterwards.
+    assert!(browser.cookie("app_auth_login").is_none());
     let late = browser
         .get(&format!("/auth/callback?code=c&state={state}"))
         .await;
-    assert_eq!(late.json()["error"], "invalid_state");
+    assert_eq!(late.json()["error"], "state_mismatch");
 }
 
 #[tokio::test]
@@ -458,7 +487,9 @@ async fn exchange_codes_are_single_use_short_lived_and_json_only() {
         .await;
     assert_eq!(again.status, 400);
     assert_eq!(again.json()["error"], "invalid_exchange_code");
-    assert!(again.set_cookies().is_empty());
+    assert!(
+        again.set_cookie("app_auth").is_none() && again.set_cookie("app_auth_refresh").is_none()
+    );
 
     let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -504,7 +535,15 @@ async fn one_hundred_concurrent_exchanges_of_one_code_give_one_session() {
 #[tokio::test]
 async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
     let provider = common::provider();
-    let flow = provider.flow();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .refresh_grace(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let (mut browser, _) = signed_in(&provider, &flow).await;
     let first_access = browser.cookie("app_auth").unwrap();
     let first_refresh = browser.cookie("app_auth_refresh").unwrap();
@@ -521,7 +560,7 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
     assert_eq!(attributes(&access)["Path"], "/");
     assert_eq!(
         attributes(&refreshed.set_cookie("app_auth_refresh").unwrap())["Path"],
-        "/auth/refresh"
+        "/auth"
     );
     assert!(refreshed.set_cookie("app_auth_id").is_some());
     let calls = provider.token_requests();
@@ -534,8 +573,16 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_dies() {
     assert_eq!(browser.get("/auth/session").await.status, 200);
     let _ = first_access;
 
-    // The spent refresh token is refused: both cookies are cleared, 401.
-    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth/refresh");
+    // Within the grace window (1 s here) the spent token gets the same answer (a
+    // second tab refreshing at once); after it, the spent token is refused: both
+    // cookies are cleared, 401.
+    let new_refresh = browser.cookie("app_auth_refresh").unwrap();
+    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth");
+    let second_tab = browser.post("/auth/refresh").await;
+    assert_eq!(second_tab.status, 200, "{}", second_tab.body);
+    assert_eq!(browser.cookie("app_auth_refresh").unwrap(), new_refresh);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    browser.set_cookie("app_auth_refresh", &first_refresh, "/auth");
     let reused = browser.post("/auth/refresh").await;
     assert_eq!(reused.status, 401, "{}", reused.body);
     assert_eq!(reused.json()["error"], "refresh_failed");
@@ -721,7 +768,7 @@ async fn a_custom_prefix_moves_endpoints_and_cookie_paths() {
     assert_eq!(exchange.status, 200, "{}", exchange.body);
     assert_eq!(
         attributes(&exchange.set_cookie("app_auth_refresh").unwrap())["Path"],
-        "/api/auth/refresh"
+        "/api/auth"
     );
     assert_eq!(browser.post("/api/auth/refresh").await.status, 200);
     assert_eq!(browser.get("/auth/login").await.status, 404);

@@ -68,8 +68,50 @@ async fn a_failing_store_gives_503_and_no_code_survives_a_restart() {
     common::outage_is_503_and_nothing_survives(Harness(Arc::default())).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_stores_nothing_and_a_real_login_still_works() {
+    // Every GET /login used to store a state for 10 minutes: about 170 requests per
+    // second filled the memory store and locked every user out. Now the state lives in
+    // a sealed cookie, and the store only sees completed logins.
+    let provider = common::provider();
+    let store = MemoryStore::with_capacity(4);
+    let flow = authgate_flow::Flow::builder(
+        provider.authenticator(),
+        provider.flow_config().build().unwrap(),
+    )
+    .store(store.clone())
+    .build()
+    .unwrap();
+    let app = flow.router();
+    let mut floods = Vec::new();
+    for worker in 0..4 {
+        let app = app.clone();
+        floods.push(tokio::spawn(async move {
+            let mut attacker = common::browser(app);
+            for i in 0..5_000 {
+                let login = attacker
+                    .get(&format!("/auth/login?redirect=/w{worker}/{i}"))
+                    .await;
+                assert_eq!(login.status, 302, "{}", login.body);
+            }
+        }));
+    }
+    for flood in floods {
+        flood.await.unwrap();
+    }
+    assert_eq!(store.len(), 0, "20 000 logins stored nothing");
+
+    // A real user signs in through a store of four entries.
+    let mut browser = common::browser(app.clone());
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    let exchange = browser
+        .post_json("/auth/exchange", &serde_json::json!({ "code": code }))
+        .await;
+    assert_eq!(exchange.status, 200, "{}", exchange.body);
+}
+
 #[tokio::test]
-async fn a_full_memory_store_refuses_new_logins_with_503() {
+async fn a_full_memory_store_refuses_callbacks_with_503_never_logins() {
     let provider = common::provider();
     let flow = authgate_flow::Flow::builder(
         provider.authenticator(),
@@ -79,12 +121,14 @@ async fn a_full_memory_store_refuses_new_logins_with_503() {
     .build()
     .unwrap();
     let mut browser = common::browser(flow.router());
-    for _ in 0..2 {
-        assert_eq!(browser.get("/auth/login").await.status, 302);
-    }
-    let third = browser.get("/auth/login").await;
-    assert_eq!(third.status, 503, "{}", third.body);
-    assert_eq!(third.json()["error"], "store_unavailable");
+    // One completed login holds two entries: its used state and its exchange code.
+    common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    let login = browser.get("/auth/login").await;
+    assert_eq!(login.status, 302);
+    let query = provider.callback_query(&login.location(), "alice");
+    let callback = browser.get(&format!("/auth/callback?{query}")).await;
+    assert_eq!(callback.status, 503, "{}", callback.body);
+    assert_eq!(callback.json()["error"], "store_unavailable");
 }
 
 #[tokio::test]

@@ -138,3 +138,115 @@ async fn keys_carry_the_prefix_and_expire_on_the_server() {
         .unwrap();
     assert!((55..=60).contains(&ttl), "{ttl}");
 }
+
+/// Two instances of a service (each its own authenticator, flow and Redis connection)
+/// behind one load balancer, sharing one Redis.
+async fn two_instances(
+    provider: &authgate_testkit::TestIssuer,
+    url: &str,
+) -> (authgate_flow::Flow, authgate_flow::Flow) {
+    use common::FlowProvider;
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let store = RedisStore::connect(url).await.unwrap();
+        instances.push(
+            authgate_flow::Flow::builder(
+                provider.authenticator(),
+                provider.flow_config().build().unwrap(),
+            )
+            .store(store)
+            .build()
+            .unwrap(),
+        );
+    }
+    let second = instances.pop().unwrap();
+    (instances.pop().unwrap(), second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_one_instance_ends_the_session_on_the_other_within_a_second() {
+    let server = RedisServer::start();
+    let provider = common::provider();
+    let (first, second) = two_instances(&provider, &server.url()).await;
+
+    // Signed in through the first instance; the cookie works on both.
+    let mut browser = common::browser(first.router());
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    let exchange = browser
+        .post_json("/auth/exchange", &serde_json::json!({ "code": code }))
+        .await;
+    assert_eq!(exchange.status, 200, "{}", exchange.body);
+    let access = browser.cookie("app_auth").unwrap();
+    let mut on_second = common::browser(second.router());
+    on_second.set_cookie("app_auth", &access, "/");
+    assert_eq!(on_second.get("/auth/session").await.status, 200);
+
+    // Logout on the first instance.
+    let logout = browser.post("/auth/logout").await;
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_eq!(
+        provider.requests(authgate_testkit::Endpoint::Revocation),
+        1,
+        "the refresh token was revoked at the provider (RFC 7009)"
+    );
+    let logged_out = std::time::Instant::now();
+
+    // The old cookie, replayed: refused by the first instance at once…
+    let mut replay = common::browser(first.router());
+    replay.set_cookie("app_auth", &access, "/");
+    let refused = replay.get("/auth/session").await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json()["error"], "token_revoked");
+
+    // …and by the second within a second, without a Redis call per request.
+    loop {
+        let session = on_second.get("/auth/session").await;
+        if session.status == 401 {
+            assert_eq!(session.json()["error"], "token_revoked");
+            break;
+        }
+        assert!(
+            logged_out.elapsed() < Duration::from_secs(1),
+            "the second instance still accepts the logged-out cookie"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A third instance started later catches up from the stream.
+    let (late, _) = two_instances(&provider, &server.url()).await;
+    let mut on_late = common::browser(late.router());
+    on_late.set_cookie("app_auth", &access, "/");
+    let started = std::time::Instant::now();
+    while on_late.get("/auth/session").await.status != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the late instance never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_sealed_by_another_key_are_ignored() {
+    // Whoever can write to Redis but lacks the flow's key cannot revoke anybody.
+    let server = RedisServer::start();
+    let provider = common::provider();
+    let (first, _) = two_instances(&provider, &server.url()).await;
+    let intruder = RedisStore::connect(&server.url()).await.unwrap();
+    let forged = serde_json::to_vec(&authgate::Revocation::subject(
+        "alice",
+        authgate_testkit::now() + 60,
+        Duration::from_secs(3600),
+    ))
+    .unwrap();
+    intruder.publish(&forged).await.unwrap();
+    let mut browser = common::browser(first.router());
+    let code = common::login_to_exchange_code(&mut browser, &provider, "alice").await;
+    let exchange = browser
+        .post_json("/auth/exchange", &serde_json::json!({ "code": code }))
+        .await;
+    assert_eq!(exchange.status, 200, "{}", exchange.body);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(browser.get("/auth/session").await.status, 200);
+    assert_eq!(first.authenticator().revocation_count(), 0);
+}

@@ -37,6 +37,7 @@ impl FlowConfig {
             secure: None,
             state_ttl: Duration::from_secs(600),
             exchange_ttl: Duration::from_secs(60),
+            refresh_grace: Duration::from_secs(10),
             default_access_lifetime: Duration::from_secs(300),
             default_refresh_lifetime: Duration::from_secs(30 * 24 * 3600),
             csrf: true,
@@ -66,6 +67,7 @@ pub struct FlowConfigBuilder {
     secure: Option<bool>,
     state_ttl: Duration,
     exchange_ttl: Duration,
+    refresh_grace: Duration,
     default_access_lifetime: Duration,
     default_refresh_lifetime: Duration,
     csrf: bool,
@@ -185,6 +187,13 @@ impl FlowConfigBuilder {
     /// How long a login state lives (default 10 minutes).
     pub fn state_ttl(mut self, ttl: Duration) -> Self {
         self.state_ttl = ttl;
+        self
+    }
+
+    /// How long the answer to a refresh is kept for a second tab refreshing with the
+    /// same refresh token (default 10 seconds; zero switches the grace window off).
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.refresh_grace = grace;
         self
     }
 
@@ -355,6 +364,7 @@ impl FlowConfigBuilder {
                 secure,
                 state_ttl: self.state_ttl,
                 exchange_ttl: self.exchange_ttl,
+                refresh_grace: self.refresh_grace,
                 default_access_lifetime: self.default_access_lifetime,
                 default_refresh_lifetime: self.default_refresh_lifetime,
                 csrf: self.csrf,

@@ -133,7 +133,7 @@ impl FlowConfigError {
 /// | cookie | name | path | lifetime |
 /// |---|---|---|---|
 /// | access token | the core's `cookie_name` (`AUTH_COOKIE_NAME`, default `app_auth`) | `/` | the access token's |
-/// | refresh token | `{name}_refresh` | `{prefix}/refresh` | the refresh token's |
+/// | refresh token (for `/refresh`, and `/logout`, which revokes it at the provider) | `{name}_refresh` | `{prefix}` | the refresh token's |
 /// | ID token (for `id_token_hint` at logout, the session's `sub` at refresh) | `{name}_id` | `{prefix}` | as the refresh token |
 /// | login state (sealed: PKCE verifier, nonce, redirect; bound to `state`) | `{name}_login` | `{prefix}/callback` | the state's (10 minutes) |
 /// | exchange binding (the browser that completed the callback) | `{name}_exchange` | `{prefix}/exchange` | the exchange code's (60 s) |
@@ -166,6 +166,7 @@ pub(crate) struct Inner {
     pub(crate) secure: bool,
     pub(crate) state_ttl: Duration,
     pub(crate) exchange_ttl: Duration,
+    pub(crate) refresh_grace: Duration,
     pub(crate) default_access_lifetime: Duration,
     pub(crate) default_refresh_lifetime: Duration,
     pub(crate) csrf: bool,

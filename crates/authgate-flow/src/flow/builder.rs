@@ -141,7 +141,7 @@ where
                 ))?
             ),
         };
-        Ok(Flow {
+        let flow = Flow {
             inner: Arc::new(Inner {
                 ids,
                 auth: self.auth,
@@ -150,9 +150,13 @@ where
                 cookies,
                 trusted_origins,
                 state_key,
+                subscribed: std::sync::atomic::AtomicBool::new(false),
+                subscription: std::sync::Mutex::new(None),
                 config: self.config,
             }),
-        })
+        };
+        flow.ensure_subscribed();
+        Ok(flow)
     }
 }
 

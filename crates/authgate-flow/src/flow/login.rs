@@ -153,6 +153,10 @@ where
         // Single use: the answer clears the cookie, and the provider's code is single
         // use too.
         let entry = self.open_login_cookie(req, &state)?;
+        let used: Option<i64> = self.inner.store.get(Kind::UsedState, &state).await?;
+        if used.is_some() {
+            return Err(FlowError::InvalidState);
+        }
         let meta = self.metadata().await?;
         let token_url = self.token_endpoint(&meta)?;
         let grant = Grant::Code {
@@ -171,6 +175,18 @@ where
             .as_ref()
             .ok_or(FlowError::IdToken(IdTokenError::Missing))?;
         self.verify_id_token(id_token.as_str(), Some(&entry.nonce))
+            .await?;
+        // The provider accepted the code: remember the state as used until it would
+        // have expired, so a replayed callback is refused.
+        let left = entry.exp.saturating_sub(super::session::unix_now()).max(1);
+        self.inner
+            .store
+            .put(
+                Kind::UsedState,
+                &state,
+                &entry.exp,
+                std::time::Duration::from_secs(u64::try_from(left).unwrap_or(1)),
+            )
             .await?;
         check_cookie_safe(&tokens)?;
         // The exchange code is bound to this browser: only a browser holding the

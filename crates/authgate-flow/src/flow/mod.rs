@@ -20,6 +20,7 @@ mod builder;
 mod login;
 mod request;
 mod response;
+mod revocations;
 mod session;
 
 pub use builder::FlowBuilder;
@@ -96,8 +97,23 @@ struct Inner<U> {
     cookies: Cookies,
     /// The configuration's origins and the core's trusted origins.
     trusted_origins: Vec<String>,
-    /// The secret login states are sealed with (with the state itself).
+    /// The secret login states are sealed with (with the state itself), and the
+    /// published logouts.
     state_key: String,
+    /// Whether the subscription to other instances' logouts was started.
+    subscribed: std::sync::atomic::AtomicBool,
+    /// The subscription task, stopped with the flow.
+    subscription: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl<U> Drop for Inner<U> {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.subscription.lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
+        }
+    }
 }
 
 impl<U> Flow<U>
@@ -130,7 +146,7 @@ where
     /// // With the default AUTH_COOKIE_NAME and prefix:
     /// assert_eq!(flow.cookie_name(FlowCookie::Access), "app_auth");
     /// assert_eq!(flow.cookie_name(FlowCookie::Refresh), "app_auth_refresh");
-    /// assert_eq!(flow.cookie_path(FlowCookie::Refresh), "/auth/refresh");
+    /// assert_eq!(flow.cookie_path(FlowCookie::Refresh), "/auth");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -147,6 +163,7 @@ where
     /// Answers one request. Never panics on bad input: every failure is a
     /// [`FlowError`] response.
     pub async fn handle(&self, endpoint: Endpoint, request: FlowRequest) -> Response<String> {
+        self.ensure_subscribed();
         let result = match endpoint {
             Endpoint::Login => self.login(&request).await,
             Endpoint::Callback => self.callback(&request).await,
@@ -155,6 +172,14 @@ where
             Endpoint::Session => self.session(&request).await,
             Endpoint::Logout => self.logout(&request).await,
         };
+        // The exchange binding is single use: cleared once a code was taken (redeemed,
+        // unknown, or presented without its binding), kept when the request was
+        // refused before (a bad body, an untrusted origin).
+        let clear_binding = endpoint == Endpoint::Exchange
+            && matches!(
+                &result,
+                Ok(_) | Err(FlowError::InvalidExchangeCode | FlowError::ExchangeNotBound)
+            );
         let mut response = match result {
             Ok(response) => response,
             Err(err) => {
@@ -176,19 +201,15 @@ where
                 response
             }
         };
-        match endpoint {
-            // The login state and the exchange binding are single use, whatever the
-            // outcome.
-            Endpoint::Callback => {
-                append_cookie(&mut response, &self.inner.cookies.clear(FlowCookie::Login));
-            }
-            Endpoint::Exchange => {
-                append_cookie(
-                    &mut response,
-                    &self.inner.cookies.clear(FlowCookie::Exchange),
-                );
-            }
-            _ => {}
+        if endpoint == Endpoint::Callback {
+            // The login state is single use, whatever the outcome.
+            append_cookie(&mut response, &self.inner.cookies.clear(FlowCookie::Login));
+        }
+        if clear_binding {
+            append_cookie(
+                &mut response,
+                &self.inner.cookies.clear(FlowCookie::Exchange),
+            );
         }
         response
     }

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use authgate::Revocation;
 use http::{HeaderMap, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -19,10 +20,6 @@ use crate::provider::{
 };
 use crate::sealed::Kind;
 
-/// How long the answer to a refresh is kept for a second tab refreshing with the same
-/// token.
-pub(crate) const REFRESH_GRACE: Duration = Duration::from_secs(10);
-
 /// How long the request that loses a refresh race waits for the winner's answer.
 const REFRESH_RACE_POLL: Duration = Duration::from_millis(100);
 const REFRESH_RACE_POLLS: u32 = 30;
@@ -34,6 +31,14 @@ fn refreshed_response(set_cookies: &[String]) -> Response<String> {
         append_cookie(&mut response, cookie);
     }
     response
+}
+
+/// What a refresh keeps for a second tab: its access token (to see it was not revoked
+/// since) and the `Set-Cookie`s it answered.
+#[derive(Serialize, Deserialize)]
+struct RefreshGrace {
+    access: Secret,
+    set_cookies: Vec<String>,
 }
 
 /// What an exchange code keeps between `/callback` and `/exchange`.
@@ -145,7 +150,8 @@ where
     /// `POST /refresh`: new cookies from the refresh cookie.
     ///
     /// Two tabs refreshing with the same refresh token at once both get the new
-    /// cookies: the answer is kept in the store for [`REFRESH_GRACE`] under the token
+    /// cookies: the answer is kept in the store for the grace window (10 s by default,
+    /// [`refresh_grace`](crate::FlowConfigBuilder::refresh_grace)) under the token
     /// it spent, and the request that loses the race at the provider (`invalid_grant`
     /// under rotation) waits briefly for it instead of logging the user out.
     pub(super) async fn refresh(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
@@ -174,7 +180,7 @@ where
             Ok(tokens) => tokens,
             Err(err) if err.is_transient() => return Err(FlowError::TokenEndpoint(err)),
             Err(err) => {
-                if err.is_invalid_grant() {
+                if err.is_invalid_grant() && !self.inner.config.inner.refresh_grace.is_zero() {
                     // Another tab (or instance) may have just spent this token.
                     for _ in 0..REFRESH_RACE_POLLS {
                         tokio::time::sleep(REFRESH_RACE_POLL).await;
@@ -225,27 +231,35 @@ where
             set_cookies.push(cookies.set(FlowCookie::Id, id.as_str(), refresh_lifetime));
         }
         // Best effort: without the grace entry a racing tab is logged out, as before.
-        if let Err(err) = self
-            .inner
-            .store
-            .put(Kind::RefreshGrace, refresh, &set_cookies, REFRESH_GRACE)
-            .await
+        let grace = self.inner.config.inner.refresh_grace;
+        let entry = RefreshGrace {
+            access: tokens.access_token.clone(),
+            set_cookies,
+        };
+        if !grace.is_zero()
+            && let Err(err) = self
+                .inner
+                .store
+                .put(Kind::RefreshGrace, refresh, &entry, grace)
+                .await
         {
             tracing::debug!(error = %err, "the refresh grace entry could not be stored");
         }
-        Ok(refreshed_response(&set_cookies))
+        Ok(refreshed_response(&entry.set_cookies))
     }
 
-    /// The answer of a refresh that already spent `refresh` within the grace window.
+    /// The answer of a refresh that already spent `refresh` within the grace window,
+    /// while its access token still authenticates (a logout since revoked it).
     async fn refreshed(&self, refresh: &str) -> Option<Response<String>> {
-        let set_cookies: Vec<String> = self
+        let grace: RefreshGrace = self
             .inner
             .store
             .get(Kind::RefreshGrace, refresh)
             .await
             .ok()
             .flatten()?;
-        Some(refreshed_response(&set_cookies))
+        self.inner.auth.verify(grace.access.as_str()).await.ok()?;
+        Some(refreshed_response(&grace.set_cookies))
     }
 
     /// `GET /session`: the current user, as the core authenticator sees the request.
@@ -272,7 +286,17 @@ where
     pub(super) async fn logout(&self, req: &FlowRequest) -> Result<Response<String>, FlowError> {
         self.check_origin(&req.headers)?;
         let c = &self.inner.config.inner;
-        let id_token = cookie_value(&req.headers, self.inner.cookies.name(FlowCookie::Id));
+        let cookies = &self.inner.cookies;
+        let id_token = cookie_value(&req.headers, cookies.name(FlowCookie::Id));
+        // The access token (and its provider session) stop working at once, here and
+        // on every instance, rather than at their `exp`.
+        if let Some(access) = cookie_value(&req.headers, cookies.name(FlowCookie::Access)) {
+            self.revoke_session(access).await;
+        }
+        // The refresh token dies at the provider (RFC 7009), when it says how.
+        if let Some(refresh) = cookie_value(&req.headers, cookies.name(FlowCookie::Refresh)) {
+            self.revoke_at_provider(refresh).await;
+        }
         // Logging out locally never depends on the provider being up.
         let end_session = match self.inner.auth.provider_metadata() {
             Some(meta) => meta.end_session_endpoint.clone(),
@@ -301,6 +325,49 @@ where
             append_cookie(&mut response, &cookie);
         }
         Ok(response)
+    }
+
+    /// Puts a verified access token, and the provider session it belongs to, on the
+    /// denylist (an unverifiable cookie is ignored: nobody may fill the list with
+    /// made-up entries).
+    async fn revoke_session(&self, access: &str) {
+        if self.inner.auth.verify(access).await.is_err() {
+            return;
+        }
+        let now = unix_now();
+        let exp = unverified_exp(access).unwrap_or(now);
+        let mut revocations = vec![Revocation::token(access, exp)];
+        if let Some(sid) =
+            unverified_claim(access, "sid").and_then(|v| v.as_str().map(str::to_owned))
+        {
+            // Other access tokens of this session (another tab refreshed) live as long.
+            let iat = unverified_claim(access, "iat")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(now);
+            let lifetime = u64::try_from(exp.saturating_sub(iat)).unwrap_or(0);
+            let keep = Duration::from_secs(lifetime.max(300) + 60);
+            revocations.push(Revocation::session(sid, now, keep));
+        }
+        self.publish(&revocations).await;
+    }
+
+    /// RFC 7009 at the provider's `revocation_endpoint`, best effort: logging out
+    /// locally never depends on the provider being up.
+    async fn revoke_at_provider(&self, refresh: &str) {
+        let Ok(meta) = self.metadata().await else {
+            return;
+        };
+        let Some(endpoint) = meta
+            .revocation_endpoint
+            .as_deref()
+            .and_then(|e| self.inner.auth.config().server_url(e).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        else {
+            return;
+        };
+        if let Err(err) = self.inner.client.revoke(endpoint, refresh).await {
+            tracing::warn!(error = %err, "the provider did not revoke the refresh token at logout");
+        }
     }
 
     /// Refuses a cross-site `POST` when the CSRF protection is on.

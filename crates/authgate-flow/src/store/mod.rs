@@ -100,7 +100,29 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         let _ = key;
         Box::pin(async { Err(StoreError::Unsupported { operation: "get" }) })
     }
+
+    /// Sends `message` (a logout to honour) to every instance sharing this store,
+    /// this one included, through [`subscribe`](Self::subscribe).
+    ///
+    /// The provided implementation does nothing: a store of one process has no other
+    /// instance to tell (the flow applies every logout to its own authenticator first).
+    fn publish<'a>(&'a self, message: &'a [u8]) -> StoreFuture<'a, ()> {
+        let _ = message;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Hands every message [`publish`](Self::publish)ed by any instance (and those
+    /// still kept from before, so an instance that starts late catches up) to
+    /// `deliver`, until the future is dropped. It must reconnect after a failure and
+    /// resume where it stopped. The provided implementation returns at once.
+    fn subscribe<'a>(&'a self, deliver: Deliver) -> StoreFuture<'a, ()> {
+        let _ = deliver;
+        Box::pin(async { Ok(()) })
+    }
 }
+
+/// What [`Store::subscribe`] hands each message to.
+pub type Deliver = Box<dyn Fn(&[u8]) + Send + Sync>;
 
 impl<S: Store + ?Sized> Store for Arc<S> {
     fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Duration) -> StoreFuture<'a, ()> {
@@ -113,6 +135,14 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         (**self).get(key)
+    }
+
+    fn publish<'a>(&'a self, message: &'a [u8]) -> StoreFuture<'a, ()> {
+        (**self).publish(message)
+    }
+
+    fn subscribe<'a>(&'a self, deliver: Deliver) -> StoreFuture<'a, ()> {
+        (**self).subscribe(deliver)
     }
 }
 
@@ -127,6 +157,14 @@ impl<S: Store + ?Sized> Store for Box<S> {
 
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         (**self).get(key)
+    }
+
+    fn publish<'a>(&'a self, message: &'a [u8]) -> StoreFuture<'a, ()> {
+        (**self).publish(message)
+    }
+
+    fn subscribe<'a>(&'a self, deliver: Deliver) -> StoreFuture<'a, ()> {
+        (**self).subscribe(deliver)
     }
 }
 

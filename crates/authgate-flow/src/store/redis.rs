@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{Store, StoreError, StoreFuture};
+use super::{Deliver, Store, StoreError, StoreFuture};
 
 const BACKEND: &str = "redis";
 
@@ -39,6 +39,9 @@ const BACKEND: &str = "redis";
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
+    /// For the blocking stream reads of [`Store::subscribe`], on their own connection.
+    client: redis::Client,
+    connect_timeout: Duration,
     prefix: String,
     timeout: Duration,
 }
@@ -157,7 +160,7 @@ impl RedisStoreBuilder {
             .set_max_delay(Duration::from_millis(200));
         let conn = tokio::time::timeout(
             self.timeout,
-            ConnectionManager::new_with_config(client, config),
+            ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         .map_err(|_| StoreError::Timeout {
@@ -167,6 +170,8 @@ impl RedisStoreBuilder {
         .map_err(|e| StoreError::unavailable(BACKEND, e))?;
         Ok(RedisStore {
             conn,
+            client,
+            connect_timeout: self.connect_timeout,
             prefix: self.prefix,
             timeout: self.timeout,
         })
@@ -202,4 +207,130 @@ impl Store for RedisStore {
             self.run::<Option<Vec<u8>>>(&cmd).await
         })
     }
+
+    /// `XADD {prefix}revocations MINID ~ <now - 1 day> * m <message>`: a stream, so an
+    /// instance that was disconnected (or starts later) reads what it missed.
+    fn publish<'a>(&'a self, message: &'a [u8]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let min_id = now_ms.saturating_sub(STREAM_KEEP.as_millis());
+            let mut cmd = redis::cmd("XADD");
+            cmd.arg(self.stream_key())
+                .arg("MINID")
+                .arg("~")
+                .arg(min_id.to_string())
+                .arg("*")
+                .arg("m")
+                .arg(message);
+            self.run::<String>(&cmd).await.map(|_| ())
+        })
+    }
+
+    /// Reads the stream from its start with `XREAD BLOCK` on a connection of its own:
+    /// a new entry wakes the read at once, and after a failure the read reconnects and
+    /// resumes after the last entry it delivered.
+    fn subscribe<'a>(&'a self, deliver: Deliver) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut last = String::from("0");
+            loop {
+                if let Err(err) = self.read_stream(&mut last, &deliver).await {
+                    tracing::debug!(error = %err, "revocation stream read failed; reconnecting");
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                }
+            }
+        })
+    }
+}
+
+/// How long published revocations are kept in the stream (longer than any token they
+/// can cover is worth keeping).
+const STREAM_KEEP: Duration = Duration::from_secs(24 * 3600);
+/// How long one `XREAD` waits for a new entry before asking again.
+const STREAM_BLOCK: Duration = Duration::from_millis(500);
+/// The pause before reconnecting the stream reader.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+
+impl RedisStore {
+    fn stream_key(&self) -> String {
+        format!("{}revocations", self.prefix)
+    }
+
+    /// One connection's worth of stream reads; returns on the first error.
+    async fn read_stream(&self, last: &mut String, deliver: &Deliver) -> redis::RedisResult<()> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(STREAM_BLOCK + self.connect_timeout));
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let key = self.stream_key();
+        loop {
+            let mut cmd = redis::cmd("XREAD");
+            cmd.arg("COUNT")
+                .arg(512)
+                .arg("BLOCK")
+                .arg(u64::try_from(STREAM_BLOCK.as_millis()).unwrap_or(500))
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(last.as_str());
+            let reply: redis::Value = cmd.query_async(&mut conn).await?;
+            for (id, message) in stream_entries(reply) {
+                deliver(&message);
+                *last = id;
+            }
+        }
+    }
+}
+
+/// The `(id, m)` pairs of an `XREAD` reply (nil when nothing arrived).
+fn stream_entries(reply: redis::Value) -> Vec<(String, Vec<u8>)> {
+    use redis::Value;
+    fn text(value: &Value) -> Option<String> {
+        match value {
+            Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+            Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    fn items(value: Value) -> Vec<Value> {
+        match value {
+            Value::Array(items) | Value::Set(items) => items,
+            Value::Map(pairs) => pairs.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            _ => Vec::new(),
+        }
+    }
+    let mut out = Vec::new();
+    // RESP2: [[key, [[id, [field, value, ...]], ...]]]; RESP3 may answer a map.
+    let streams = items(reply);
+    let mut streams = streams.into_iter();
+    while let Some(stream) = streams.next() {
+        let entries = match stream {
+            Value::Array(mut pair) if pair.len() == 2 => pair.pop().map(items).unwrap_or_default(),
+            // A map was flattened: key, entries, key, entries, ...
+            key @ (Value::BulkString(_) | Value::SimpleString(_)) => {
+                let _ = key;
+                streams.next().map(items).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        for entry in entries {
+            let mut entry = items(entry).into_iter();
+            let (Some(id), Some(fields)) = (entry.next(), entry.next()) else {
+                continue;
+            };
+            let Some(id) = text(&id) else { continue };
+            let mut fields = items(fields).into_iter();
+            while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+                if text(&name).as_deref() == Some("m")
+                    && let Value::BulkString(bytes) = value
+                {
+                    out.push((id.clone(), bytes));
+                }
+            }
+        }
+    }
+    out
 }

@@ -21,6 +21,9 @@ pub enum TokenFault {
     IdTokenAudience(Value),
     /// The token response has no `id_token`.
     NoIdToken,
+    /// The ID token names this `sub` instead of the signed-in user's (a refreshed ID
+    /// token must keep the session's `sub`, OIDC Core §12.2).
+    IdTokenSubject(String),
     /// Every token request is answered with this status and JSON body (after it
     /// is recorded, before the client is authenticated).
     Status(StatusCode, Value),

@@ -34,15 +34,6 @@ pub(crate) fn at_hash(alg: Algorithm, access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
 }
 
-/// Authentik's `uid`: a stable hash of the user (here of the `sub`), in hex.
-fn uid(sub: &str) -> String {
-    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, sub.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn header(key: &SigningKey) -> Value {
     json!({ "alg": key.algorithm(), "kid": key.kid(), "typ": "JWT" })
 }
@@ -68,14 +59,13 @@ pub(crate) struct Mint<'a> {
 }
 
 impl Mint<'_> {
-    /// `iss, sub, aud, azp, exp, iat, auth_time, sid` over the user's claims.
+    /// `iss, sub, aud, exp, iat, auth_time, sid` over the user's claims.
     fn claims(&self, iat: i64) -> Map<String, Value> {
         let client_id = &self.shared.client.id;
         let mut claims = self.user.claim_map();
         claims.insert("iss".into(), json!(self.shared.issuer));
         claims.insert("sub".into(), json!(self.grant.sub));
         claims.insert("aud".into(), json!(client_id));
-        claims.insert("azp".into(), json!(client_id));
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(iat.saturating_add(self.lifetime_secs)));
         claims.insert("auth_time".into(), json!(self.grant.auth_time));
@@ -93,8 +83,11 @@ impl Mint<'_> {
             .ok_or(TestkitError::NoSigningKey)?;
         let iat = now();
 
+        // Authentik's `to_access_token`: the ID token's claims plus `azp` and a random
+        // `uid` (which is how authgate's default token-type rule tells them apart).
         let mut access = self.claims(iat);
-        access.insert("uid".into(), json!(uid(&self.grant.sub)));
+        access.insert("azp".into(), json!(self.shared.client.id));
+        access.insert("uid".into(), json!(crate::token::random_uid()));
         // Two tokens of one grant in one second still differ.
         access.insert("jti".into(), json!(random_token(16)));
         access.insert("scope".into(), json!(self.grant.scope));
@@ -120,9 +113,14 @@ impl Mint<'_> {
         if let Some(nonce) = nonce {
             id.insert("nonce".into(), json!(nonce));
         }
-        if let Some(TokenFault::IdTokenAudience(aud)) = self.fault {
-            id.insert("aud".into(), aud.clone());
-            id.remove("azp");
+        match self.fault {
+            Some(TokenFault::IdTokenAudience(aud)) => {
+                id.insert("aud".into(), aud.clone());
+            }
+            Some(TokenFault::IdTokenSubject(sub)) => {
+                id.insert("sub".into(), json!(sub));
+            }
+            _ => {}
         }
         let signer = match self.fault {
             Some(TokenFault::UnknownSigningKey) => stranger(&key)?,
@@ -153,14 +151,5 @@ mod tests {
         assert_eq!(at_hash(Algorithm::ES256, "t").len(), 22);
         assert_eq!(at_hash(Algorithm::RS384, "t").len(), 32);
         assert_eq!(at_hash(Algorithm::PS512, "t").len(), 43);
-    }
-
-    #[test]
-    fn uid_is_hex_sha256() {
-        let id = uid("ada");
-        assert_eq!(id.len(), 64);
-        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_eq!(id, uid("ada"));
-        assert_ne!(id, uid("sam"));
     }
 }

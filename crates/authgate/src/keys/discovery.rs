@@ -27,6 +27,9 @@ pub struct ProviderMetadata {
     /// The RP-initiated logout endpoint.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// The token revocation endpoint (RFC 7009).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
 }
 
 impl ProviderMetadata {
