@@ -114,6 +114,16 @@ pub enum FlowError {
     /// callback holds its binding cookie); the code is burned.
     #[error("this exchange code was issued to another browser; please sign in again")]
     ExchangeNotBound,
+    /// A back-channel logout token failed a check of Back-Channel Logout 1.0 §2.6.
+    #[error("the logout token is refused: {reason}")]
+    LogoutToken {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// The core verifier refused a back-channel logout token (signature, `iss`,
+    /// `aud`, `exp`, …).
+    #[error("the logout token failed verification: {0}")]
+    LogoutTokenRejected(#[source] authgate::AuthError),
     /// `POST /refresh` without a refresh cookie.
     #[error("no refresh token: please sign in again")]
     NoRefreshToken,
@@ -153,7 +163,12 @@ impl FlowError {
             | Self::InvalidState
             | Self::Provider { .. }
             | Self::InvalidExchangeCode
-            | Self::ExchangeNotBound => StatusCode::BAD_REQUEST,
+            | Self::ExchangeNotBound
+            | Self::LogoutToken { .. } => StatusCode::BAD_REQUEST,
+            Self::LogoutTokenRejected(err) if err.status() == StatusCode::SERVICE_UNAVAILABLE => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::LogoutTokenRejected(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::NoRefreshToken | Self::RefreshRejected(_) => StatusCode::UNAUTHORIZED,
@@ -186,6 +201,7 @@ impl FlowError {
             Self::IdToken(_) => "invalid_id_token",
             Self::InvalidExchangeCode => "invalid_exchange_code",
             Self::ExchangeNotBound => "exchange_not_bound",
+            Self::LogoutToken { .. } | Self::LogoutTokenRejected(_) => "invalid_logout_token",
             Self::NoRefreshToken => "no_refresh_token",
             Self::RefreshRejected(_) => "refresh_failed",
             Self::Store(_) => "store_unavailable",

@@ -31,6 +31,8 @@ pub(crate) enum Kind {
     /// expired, so that a replayed callback is refused. Written only after the
     /// provider accepted the code: an unauthenticated request stores nothing.
     UsedState,
+    /// The `jti` of a back-channel logout token already acted on.
+    LogoutJti,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             Self::Exchange => "exchange",
             Self::RefreshGrace => "refresh-grace",
             Self::UsedState => "used-state",
+            Self::LogoutJti => "logout-jti",
         }
     }
 
@@ -51,6 +54,7 @@ impl Kind {
                 Self::Exchange => "the exchange entry could not be encoded",
                 Self::RefreshGrace => "the refreshed tokens could not be encoded",
                 Self::UsedState => "the used-state marker could not be encoded",
+                Self::LogoutJti => "the logout token marker could not be encoded",
             },
         }
     }

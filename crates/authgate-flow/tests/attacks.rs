@@ -148,3 +148,160 @@ async fn a_refreshed_id_token_for_another_user_ends_the_session() {
     let again = signed_in(&provider, &flow).await;
     assert!(again.cookie("app_auth").is_some());
 }
+
+/// A back-channel logout token from the provider, for `sid` (or, without one, `sub`).
+fn logout_token(provider: &TestIssuer) -> authgate_testkit::TokenBuilder {
+    provider
+        .token()
+        .remove_claim("uid")
+        .remove_claim("azp")
+        .remove_claim("sub")
+        .claim("jti", format!("jti-{}", authgate_testkit::now()))
+        .claim(
+            "events",
+            json!({ "http://schemas.openid.net/event/backchannel-logout": {} }),
+        )
+        .header("typ", "logout+jwt")
+}
+
+async fn post_logout_token(
+    browser: &mut authgate_test_support::Browser,
+    token: &str,
+) -> authgate_test_support::Reply {
+    browser
+        .post_form("/auth/backchannel-logout", &[("logout_token", token)])
+        .await
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_ends_the_session_and_cannot_be_forged_or_replayed() {
+    let provider = common::provider();
+    let flow = provider.flow();
+    let mut user = signed_in(&provider, &flow).await;
+    assert_eq!(user.get("/auth/session").await.status, 200);
+    let access = user.cookie("app_auth").unwrap();
+    let sid = {
+        use base64::Engine as _;
+        let payload = access.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["sid"].as_str().unwrap().to_owned()
+    };
+    let mut idp = common::browser(flow.router());
+    idp.origin = None; // a server-to-server call: no Origin, no cookies
+
+    // Refused: each check of Back-Channel Logout 1.0 §2.6, one at a time.
+    let now = authgate_testkit::now();
+    let forged: Vec<(&str, String)> = vec![
+        (
+            "an ID token (nonce)",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .claim("nonce", "n")
+                .sign(),
+        ),
+        (
+            "no events",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .remove_claim("events")
+                .sign(),
+        ),
+        (
+            "another event",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .claim("events", json!({ "urn:other": {} }))
+                .sign(),
+        ),
+        ("neither sid nor sub", logout_token(&provider).sign()),
+        (
+            "no jti",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .remove_claim("jti")
+                .sign(),
+        ),
+        (
+            "another audience",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .aud("other-client")
+                .sign(),
+        ),
+        (
+            "another issuer",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .iss("https://evil.example/")
+                .sign(),
+        ),
+        (
+            "too old",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .iat(now - 3600)
+                .sign(),
+        ),
+        (
+            "from the future",
+            logout_token(&provider)
+                .claim("sid", sid.as_str())
+                .iat(now + 3600)
+                .sign(),
+        ),
+        (
+            "unsigned",
+            authgate_testkit::unsigned_token(
+                &json!({ "alg": "none" }),
+                &logout_token(&provider).claim("sid", sid.as_str()).claims(),
+            )
+            .unwrap(),
+        ),
+    ];
+    for (case, token) in forged {
+        let refused = post_logout_token(&mut idp, &token).await;
+        assert_eq!(refused.status, 400, "{case}: {}", refused.body);
+        assert_eq!(refused.json()["error"], "invalid_logout_token", "{case}");
+    }
+    assert_eq!(
+        user.get("/auth/session").await.status,
+        200,
+        "still signed in"
+    );
+    let not_a_form = idp
+        .post_json("/auth/backchannel-logout", &json!({ "logout_token": "x" }))
+        .await;
+    assert_eq!(not_a_form.status, 415);
+
+    // The real one ends the session: the access cookie is refused at once.
+    let token = logout_token(&provider).claim("sid", sid.as_str()).sign();
+    let done = post_logout_token(&mut idp, &token).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let after = user.get("/auth/session").await;
+    assert_eq!(after.status, 401);
+    assert_eq!(after.json()["error"], "token_revoked");
+
+    // A replay of the same token (same jti) is refused.
+    let replay = post_logout_token(&mut idp, &token).await;
+    assert_eq!(replay.status, 400);
+    assert!(replay.body.contains("already used"), "{}", replay.body);
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_by_sub_ends_every_session_of_the_user() {
+    let provider = common::provider();
+    let flow = provider.flow();
+    let mut first = signed_in(&provider, &flow).await;
+    let mut second = signed_in(&provider, &flow).await;
+    let mut idp = common::browser(flow.router());
+    idp.origin = None;
+    let token = logout_token(&provider).sub("alice").sign();
+    assert_eq!(post_logout_token(&mut idp, &token).await.status, 200);
+    assert_eq!(first.get("/auth/session").await.status, 401);
+    assert_eq!(second.get("/auth/session").await.status, 401);
+}

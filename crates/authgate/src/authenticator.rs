@@ -206,6 +206,23 @@ impl<U> Authenticator<U> {
         )
     }
 
+    /// An authenticator for the OpenID Connect back-channel logout tokens the provider
+    /// sends to `client_id`: the same issuer, keys and key store, `client_id` as the
+    /// audience, `sub` optional (a `sid` may name the session instead; the claims then
+    /// have an empty [`sub`](crate::Claims::sub)), no cache. The logout-specific checks
+    /// (`events`, no `nonce`, `jti`) are the caller's.
+    #[must_use]
+    pub fn logout_tokens(&self, client_id: impl Into<String>) -> Authenticator<crate::Claims> {
+        let config = self.inner.config.for_logout_tokens(client_id.into());
+        Authenticator::build(
+            config,
+            self.inner.keys.clone(),
+            // A logout token names the very session it ends: never on the denylist.
+            Arc::default(),
+            Box::new(|claims: &crate::Claims| Ok(claims.clone())),
+        )
+    }
+
     /// Refuses the tokens `revocation` covers from now on, in this process (cached
     /// ones included), until they expire. Shared with the authenticators made from
     /// this one. The login flow calls it at logout and for back-channel logouts, and

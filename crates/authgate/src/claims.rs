@@ -44,7 +44,9 @@ impl Claims {
         Self { map, sub, exp }
     }
 
-    /// The subject (always present: tokens without `sub` are refused).
+    /// The subject (always present: tokens without `sub` are refused, except for
+    /// back-channel logout tokens, where it is empty when the token names only a
+    /// `sid`).
     #[must_use]
     pub fn sub(&self) -> &str {
         &self.sub

@@ -29,6 +29,7 @@ pub(crate) struct Rules {
     leeway: i64,
     algs: AlgSet,
     token_type: TokenType,
+    require_sub: bool,
 }
 
 impl Rules {
@@ -40,6 +41,7 @@ impl Rules {
             leeway: i64::try_from(config.leeway.as_secs()).unwrap_or(300),
             algs: AlgSet::of(&config.algorithms),
             token_type: config.token_type.clone(),
+            require_sub: config.require_sub,
         }
     }
 }
@@ -173,6 +175,8 @@ fn check_claims(
         return Err(AuthError::InvalidAudience);
     }
     match claims.get("sub") {
+        // Logout tokens may name a session (`sid`) instead of a user.
+        None if !rules.require_sub => Ok((String::new(), exp)),
         None => Err(AuthError::MissingClaim { claim: "sub" }),
         Some(Value::String(sub)) if !sub.is_empty() => Ok((sub.clone(), exp)),
         Some(_) => Err(AuthError::InvalidClaim { claim: "sub" }),
@@ -210,6 +214,7 @@ mod tests {
             leeway: 60,
             algs: AlgSet::of(&alg::all()),
             token_type: TokenType::Any,
+            require_sub: true,
         }
     }
 

@@ -126,6 +126,7 @@ where
             }
         }
         let ids = self.auth.id_tokens(self.config.client_id());
+        let logouts = self.auth.logout_tokens(self.config.client_id());
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         // Login states live in a sealed cookie; every instance must open the others'.
         let state_key = match (&c.state_secret, &c.client_secret) {
@@ -144,6 +145,7 @@ where
         let flow = Flow {
             inner: Arc::new(Inner {
                 ids,
+                logouts,
                 auth: self.auth,
                 store: SealedStore::new(store),
                 client,

@@ -16,6 +16,7 @@ use crate::error::FlowError;
 use crate::provider::TokenClient;
 use crate::sealed::SealedStore;
 
+mod backchannel;
 mod builder;
 mod login;
 mod request;
@@ -87,6 +88,8 @@ struct Inner<U> {
     auth: Authenticator<U>,
     /// The ID-token verifier: the core's, with this client as audience.
     ids: Authenticator<Claims>,
+    /// The back-channel logout token verifier: the same, `sub` optional.
+    logouts: Authenticator<Claims>,
     /// The flow configuration.
     config: FlowConfig,
     /// Login states and exchange codes, sealed.
@@ -171,6 +174,7 @@ where
             Endpoint::Refresh => self.refresh(&request).await,
             Endpoint::Session => self.session(&request).await,
             Endpoint::Logout => self.logout(&request).await,
+            Endpoint::BackchannelLogout => self.backchannel_logout(&request).await,
         };
         // The exchange binding is single use: cleared once a code was taken (redeemed,
         // unknown, or presented without its binding), kept when the request was

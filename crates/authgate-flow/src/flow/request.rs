@@ -25,17 +25,21 @@ pub enum Endpoint {
     Session,
     /// `POST {prefix}/logout`: clears the cookies, answers the provider's logout URL.
     Logout,
+    /// `POST {prefix}/backchannel-logout` `logout_token=...`: the provider ends a
+    /// session (OpenID Connect Back-Channel Logout 1.0).
+    BackchannelLogout,
 }
 
 impl Endpoint {
     /// Every endpoint, in the order above.
-    pub const ALL: [Endpoint; 6] = [
+    pub const ALL: [Endpoint; 7] = [
         Endpoint::Login,
         Endpoint::Callback,
         Endpoint::Exchange,
         Endpoint::Refresh,
         Endpoint::Session,
         Endpoint::Logout,
+        Endpoint::BackchannelLogout,
     ];
 
     /// The path below the prefix (`/login`, …).
@@ -48,6 +52,7 @@ impl Endpoint {
             Self::Refresh => "/refresh",
             Self::Session => "/session",
             Self::Logout => "/logout",
+            Self::BackchannelLogout => "/backchannel-logout",
         }
     }
 
@@ -56,7 +61,7 @@ impl Endpoint {
     pub fn method(self) -> Method {
         match self {
             Self::Login | Self::Callback | Self::Session => Method::GET,
-            Self::Exchange | Self::Refresh | Self::Logout => Method::POST,
+            Self::Exchange | Self::Refresh | Self::Logout | Self::BackchannelLogout => Method::POST,
         }
     }
 
@@ -162,9 +167,11 @@ mod tests {
                 "/exchange",
                 "/refresh",
                 "/session",
-                "/logout"
+                "/logout",
+                "/backchannel-logout"
             ]
         );
+        assert_eq!(Endpoint::BackchannelLogout.method(), Method::POST);
         assert_eq!(Endpoint::Login.method(), Method::GET);
         assert_eq!(Endpoint::Exchange.method(), Method::POST);
         assert_eq!(Endpoint::Logout.method(), Method::POST);

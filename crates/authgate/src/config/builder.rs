@@ -322,6 +322,7 @@ impl AuthConfigBuilder {
                 realm,
                 token_cache_capacity: self.token_cache_capacity,
                 token_type: self.token_type,
+                require_sub: true,
             }),
         })
     }

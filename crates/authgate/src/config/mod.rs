@@ -83,6 +83,8 @@ pub(crate) struct ConfigInner {
     pub(crate) realm: String,
     pub(crate) token_cache_capacity: usize,
     pub(crate) token_type: TokenType,
+    /// Whether tokens must carry `sub` (all but back-channel logout tokens).
+    pub(crate) require_sub: bool,
 }
 
 impl AuthConfig {
@@ -169,6 +171,20 @@ impl AuthConfig {
         let mut inner = (*self.inner).clone();
         inner.audiences = vec![client_id];
         inner.token_type = TokenType::Any;
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The same configuration for back-channel logout tokens issued to `client_id`:
+    /// that audience, no access-token type rule, `sub` optional (`sid` may stand in).
+    pub(crate) fn for_logout_tokens(&self, client_id: String) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.audiences = vec![client_id];
+        inner.token_type = TokenType::Any;
+        inner.require_sub = false;
+        // Each logout token is seen once: nothing to gain from caching them.
+        inner.token_cache_capacity = 0;
         Self {
             inner: Arc::new(inner),
         }
