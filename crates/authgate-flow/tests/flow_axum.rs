@@ -5,6 +5,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use authgate_flow::FlowCookie;
 use authgate_flow::{ClientAuth, Flow};
 use authgate_test_support::{Browser, attributes};
 use authgate_testkit::{ClientAuthUsed, StatusCode, TestIssuer, TokenFault};
@@ -698,10 +699,30 @@ async fn cookies_are_secure_in_production_and_for_an_https_api() {
             .client_secret(common::CLIENT_SECRET),
     ] {
         let flow = Flow::new(provider.authenticator(), builder.build().unwrap()).unwrap();
+        // Secure cookies with the default names carry the `__Host-` prefix (the access
+        // cookie) and `__Secure-` (its companions on other paths).
+        assert_eq!(flow.cookie_name(FlowCookie::Access), "__Host-app_auth");
+        assert_eq!(
+            flow.cookie_name(FlowCookie::Refresh),
+            "__Secure-app_auth_refresh"
+        );
         let (mut browser, _) = signed_in(&provider, &flow).await;
+        let access = browser
+            .cookie("__Host-app_auth")
+            .expect("the prefixed access cookie");
+        assert!(browser.cookie("app_auth").is_none());
+        // The layer reads it, and a session from before the upgrade (plain name).
+        assert_eq!(browser.get("/auth/session").await.status, 200);
+        let mut legacy = common::browser(flow.router());
+        legacy.set_cookie("app_auth", &access, "/");
+        assert_eq!(legacy.get("/auth/session").await.status, 200);
         let logout = browser.post("/auth/logout").await;
-        assert!(attributes(&logout.set_cookie("app_auth").unwrap()).contains_key("Secure"));
+        let cleared = attributes(&logout.set_cookie("__Host-app_auth").unwrap());
+        assert!(cleared.contains_key("Secure"));
+        assert_eq!(cleared["Path"], "/");
     }
+    // Without Secure cookies (plain-HTTP development), the plain names.
+    assert_eq!(provider.flow().cookie_name(FlowCookie::Access), "app_auth");
 }
 
 #[tokio::test]

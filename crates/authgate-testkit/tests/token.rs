@@ -43,7 +43,7 @@ async fn the_code_flow_gives_authentik_shaped_tokens() {
     assert_eq!(at["preferred_username"], "ada");
     assert_eq!(at["groups"], json!(["app-admins"]));
     assert_eq!(at["organizationId"], "org-1");
-    assert_eq!(at["uid"].as_str().unwrap().len(), 64);
+    assert_eq!(at["uid"].as_str().unwrap().len(), 32);
     assert_eq!(
         at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(),
         300

@@ -356,7 +356,12 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     ) -> Step<U> {
         self.inner.keys.ensure_started();
         let config = &self.inner.config.inner;
-        let found = match find_token(headers, &config.cookie_name, config.max_token_bytes) {
+        let found = match find_token(
+            headers,
+            &config.cookie_name,
+            config.host_cookie_name.as_deref(),
+            config.max_token_bytes,
+        ) {
             Ok(Some(found)) => found,
             Ok(None) => return Step::Done(Ok(None)),
             Err(err) => return Step::Done(Err(log_rejection(err))),

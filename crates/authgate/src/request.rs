@@ -88,6 +88,7 @@ impl<'a> FoundToken<'a> {
 pub(crate) fn find_token<'a, H: HeaderSource + ?Sized>(
     headers: &'a H,
     cookie_name: &str,
+    host_cookie_name: Option<&str>,
     max_bytes: usize,
 ) -> Result<Option<FoundToken<'a>>, AuthError> {
     let mut authorization = headers.values("authorization");
@@ -95,7 +96,10 @@ pub(crate) fn find_token<'a, H: HeaderSource + ?Sized>(
     if authorization.next().is_some() {
         return Err(AuthError::MultipleAuthorizationHeaders);
     }
-    if let Some(value) = cookie_value(headers, cookie_name) {
+    let cookie = host_cookie_name
+        .and_then(|name| cookie_value(headers, name))
+        .or_else(|| cookie_value(headers, cookie_name));
+    if let Some(value) = cookie {
         return Ok(Some(FoundToken {
             token: checked(value, max_bytes)?,
             source: TokenSource::Cookie,
@@ -222,7 +226,22 @@ mod tests {
 
     fn find(pairs: &[(&'static str, &str)]) -> Result<Option<(String, TokenSource)>, AuthError> {
         let map = headers(pairs);
-        find_token(&map, "app_auth", 64).map(|f| f.map(|f| (f.token().to_owned(), f.source())))
+        find_token(&map, "app_auth", Some("__Host-app_auth"), 64)
+            .map(|f| f.map(|f| (f.token().to_owned(), f.source())))
+    }
+
+    #[test]
+    fn the_host_prefixed_cookie_is_read_first_and_the_plain_one_still_works() {
+        let found = find(&[("cookie", "app_auth=old.o.o; __Host-app_auth=new.n.n")]);
+        assert_eq!(
+            found.unwrap(),
+            Some(("new.n.n".into(), TokenSource::Cookie))
+        );
+        let legacy = find(&[("cookie", "app_auth=old.o.o")]);
+        assert_eq!(
+            legacy.unwrap(),
+            Some(("old.o.o".into(), TokenSource::Cookie))
+        );
     }
 
     #[test]

@@ -132,11 +132,15 @@ impl FlowConfigError {
 ///
 /// | cookie | name | path | lifetime |
 /// |---|---|---|---|
-/// | access token | the core's `cookie_name` (`AUTH_COOKIE_NAME`, default `app_auth`) | `/` | the access token's |
+/// | access token | the core's `cookie_name` (`AUTH_COOKIE_NAME`, default `app_auth`; `__Host-app_auth` when cookies are Secure and the name is the default) | `/` | the access token's |
 /// | refresh token (for `/refresh`, and `/logout`, which revokes it at the provider) | `{name}_refresh` | `{prefix}` | the refresh token's |
 /// | ID token (for `id_token_hint` at logout, the session's `sub` at refresh) | `{name}_id` | `{prefix}` | as the refresh token |
 /// | login state (sealed: PKCE verifier, nonce, redirect; bound to `state`) | `{name}_login` | `{prefix}/callback` | the state's (10 minutes) |
 /// | exchange binding (the browser that completed the callback) | `{name}_exchange` | `{prefix}/exchange` | the exchange code's (60 s) |
+///
+/// Companions of a `__Host-` access cookie (on other paths) get `__Secure-` instead.
+/// Migrating to the `__Host-` name needs nothing: the layer also reads the plain name,
+/// so sessions from before keep working until their cookies expire.
 ///
 /// All are `HttpOnly` and `SameSite=Lax`; all are `Secure` when `APP_ENV=production`
 /// or `API_URL` is `https` (or as set with

@@ -108,7 +108,12 @@ where
     /// [`FlowConfigError::HttpClient`] when the HTTP client cannot be built.
     pub fn build(self) -> Result<Flow<U>, FlowConfigError> {
         let c = &self.config.inner;
-        let access_name = self.auth.config().cookie_name();
+        // Secure cookies with the default name get the `__Host-` prefix.
+        let access_name = if c.secure {
+            self.auth.config().secure_cookie_name()
+        } else {
+            self.auth.config().cookie_name()
+        };
         let prefixed = access_name.starts_with("__Host-") || access_name.starts_with("__Secure-");
         if prefixed && !c.secure {
             return Err(authgate::ConfigError::invalid(

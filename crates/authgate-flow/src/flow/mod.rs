@@ -146,9 +146,10 @@ where
     ///     .client_secret("s3cret")
     ///     .build()?;
     /// let flow = Flow::new(auth, config)?;
-    /// // With the default AUTH_COOKIE_NAME and prefix:
-    /// assert_eq!(flow.cookie_name(FlowCookie::Access), "app_auth");
-    /// assert_eq!(flow.cookie_name(FlowCookie::Refresh), "app_auth_refresh");
+    /// // With the default AUTH_COOKIE_NAME and prefix, and Secure cookies (an https
+    /// // API): the `__Host-` prefix, `__Secure-` for the cookies on other paths.
+    /// assert_eq!(flow.cookie_name(FlowCookie::Access), "__Host-app_auth");
+    /// assert_eq!(flow.cookie_name(FlowCookie::Refresh), "__Secure-app_auth_refresh");
     /// assert_eq!(flow.cookie_path(FlowCookie::Refresh), "/auth");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

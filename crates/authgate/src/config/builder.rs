@@ -1,6 +1,7 @@
 //! [`AuthConfigBuilder`]: every setting with its default, and the checks `build()`
 //! runs before a configuration can exist.
 
+use super::DEFAULT_COOKIE_NAME;
 use crate::token_type::TokenType;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub struct AuthConfigBuilder {
     source: Option<SourceOverride>,
     audiences: Vec<String>,
     cookie_name: String,
+    cookie_name_set: bool,
     role_map: RoleMap,
     default_role: String,
     leeway: Duration,
@@ -70,7 +72,8 @@ impl AuthConfigBuilder {
             internal_url: None,
             source: None,
             audiences: Vec::new(),
-            cookie_name: String::from("app_auth"),
+            cookie_name: String::from(DEFAULT_COOKIE_NAME),
+            cookie_name_set: false,
             role_map: RoleMap::new(),
             default_role: String::from("user"),
             leeway: Duration::from_secs(60),
@@ -117,9 +120,13 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// The cookie that holds the access token (default `app_auth`).
+    /// The cookie that holds the access token (default `app_auth`, and
+    /// `__Host-app_auth` where the login flow sets Secure cookies: see
+    /// [`AuthConfig::secure_cookie_name`](crate::AuthConfig::secure_cookie_name)).
+    /// A name set here is used as it is.
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
+        self.cookie_name_set = true;
         self
     }
 
@@ -311,6 +318,8 @@ impl AuthConfigBuilder {
                 issuer,
                 audiences: self.audiences,
                 keys: Arc::new(keys),
+                host_cookie_name: (!self.cookie_name_set)
+                    .then(|| format!("__Host-{}", self.cookie_name)),
                 cookie_name: self.cookie_name,
                 role_map: self.role_map,
                 default_role: self.default_role,

@@ -67,12 +67,18 @@ pub struct AuthConfig {
     pub(crate) inner: Arc<ConfigInner>,
 }
 
+/// The default name of the auth cookie.
+pub(crate) const DEFAULT_COOKIE_NAME: &str = "app_auth";
+
 #[derive(Debug, Clone)]
 pub(crate) struct ConfigInner {
     pub(crate) issuer: String,
     pub(crate) audiences: Vec<String>,
     pub(crate) keys: Arc<KeysConfig>,
     pub(crate) cookie_name: String,
+    /// With the default name: `__Host-{name}`, also read, and set by the login flow
+    /// when its cookies are Secure.
+    pub(crate) host_cookie_name: Option<String>,
     pub(crate) role_map: RoleMap,
     pub(crate) default_role: String,
     pub(crate) leeway: Duration,
@@ -120,10 +126,38 @@ impl AuthConfig {
         &self.inner.audiences
     }
 
-    /// The name of the auth cookie.
+    /// The name of the auth cookie (see also
+    /// [`secure_cookie_name`](Self::secure_cookie_name)).
     #[must_use]
     pub fn cookie_name(&self) -> &str {
         &self.inner.cookie_name
+    }
+
+    /// The name of the auth cookie where it is `Secure`: `__Host-app_auth` with the
+    /// default name (the prefix makes browsers refuse the cookie unless it is Secure,
+    /// host-only and on `/`, so a sibling subdomain or a plain-HTTP page cannot plant
+    /// or shadow it), else the configured name. The layer reads both names; the login
+    /// flow sets this one when its cookies are Secure.
+    ///
+    /// Migrating: sessions started before keep their `app_auth` cookie, which is still
+    /// accepted until it expires; new logins get `__Host-app_auth`.
+    ///
+    /// ```
+    /// let config = authgate::AuthConfig::authentik("https://auth.example.com", "shop", "client").build()?;
+    /// assert_eq!(config.cookie_name(), "app_auth");
+    /// assert_eq!(config.secure_cookie_name(), "__Host-app_auth");
+    /// let named = authgate::AuthConfig::authentik("https://auth.example.com", "shop", "client")
+    ///     .cookie_name("session")
+    ///     .build()?;
+    /// assert_eq!(named.secure_cookie_name(), "session");
+    /// # Ok::<(), authgate::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn secure_cookie_name(&self) -> &str {
+        self.inner
+            .host_cookie_name
+            .as_deref()
+            .unwrap_or(&self.inner.cookie_name)
     }
 
     /// The group → role table.
