@@ -452,3 +452,80 @@ async fn the_id_token_from_logout_url_does_not_open_the_api() {
     assert_eq!(me.status, 401, "{}", me.body);
     assert_eq!(me.json()["error"], "wrong_token_type");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_revokes_at_the_provider_and_a_provider_logout_reaches_the_api() {
+    let setup = setup(Framework::Axum, CLIENT_BASIC, &[], false).await;
+    let api = setup.api.clone();
+
+    // 1. Logout through the API revokes the refresh token at oidc-provider (RFC 7009):
+    //    the provider itself refuses it afterwards.
+    let mut browser = Browser::over_http().with_origin(FRONTEND);
+    sign_in(&mut browser, &setup, "user").await;
+    let refresh = browser.cookie("app_auth_refresh").unwrap();
+    let logout = browser.post(&format!("{api}/auth/logout")).await;
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    let discovery: Value =
+        reqwest::get(format!("{}.well-known/openid-configuration", setup.issuer))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let token_endpoint = discovery["token_endpoint"].as_str().unwrap();
+    let direct = reqwest::Client::new()
+        .post(token_endpoint)
+        .basic_auth(CLIENT_BASIC, Some(CLIENT_SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "refresh_token")
+                .append_pair("refresh_token", &refresh)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 400);
+    let body: Value = direct.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    // 2. A logout at the provider (not through the API): oidc-provider sends a
+    //    back-channel logout token to /auth/backchannel-logout, and the API refuses
+    //    the still-unexpired access cookie from then on.
+    let mut browser = Browser::over_http().with_origin(FRONTEND);
+    sign_in(&mut browser, &setup, "admin").await;
+    let me = browser.get(&format!("{api}/api/me")).await;
+    assert_eq!(me.status, 200);
+    let end = format!(
+        "{}session/end?client_id={CLIENT_BASIC}&post_logout_redirect_uri={}",
+        setup.issuer,
+        url::form_urlencoded::byte_serialize(format!("{FRONTEND}/").as_bytes()).collect::<String>()
+    );
+    let confirm = browser.get(&end).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let action = form_action(&confirm.body).expect("the logout confirmation form");
+    let action = reqwest::Url::parse(&end)
+        .unwrap()
+        .join(&action)
+        .unwrap()
+        .to_string();
+    let xsrf = {
+        let start = confirm.body.find(r#"name="xsrf" value=""#).expect("xsrf")
+            + r#"name="xsrf" value=""#.len();
+        let end = confirm.body[start..].find('"').unwrap() + start;
+        confirm.body[start..end].to_owned()
+    };
+    let ended = browser
+        .post_form(&action, &[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .await;
+    assert!(
+        matches!(ended.status.as_u16(), 302 | 303),
+        "{} {}",
+        ended.status,
+        ended.body
+    );
+    let after = browser.get(&format!("{api}/api/me")).await;
+    assert_eq!(after.status, 401, "{}", after.body);
+    assert_eq!(after.json()["error"], "token_revoked");
+}

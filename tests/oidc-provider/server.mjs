@@ -22,6 +22,8 @@ const clientId = env('CLIENT_ID', 'authgate-e2e');
 const clientSecret = env('CLIENT_SECRET', 'authgate-e2e-secret');
 const redirectUris = env('REDIRECT_URIS', 'http://127.0.0.1/auth/callback').split(',');
 const postLogoutUris = env('POST_LOGOUT_REDIRECT_URIS', 'http://127.0.0.1/').split(',');
+// Where the provider POSTs back-channel logout tokens (the API's /auth/backchannel-logout).
+const backchannelLogoutUri = env('BACKCHANNEL_LOGOUT_URI', '');
 const prefix = `/application/o/${slug}`;
 
 // Accounts the scripted login can use (login name = account id; any password).
@@ -50,6 +52,9 @@ function configuration() {
         client_secret: clientSecret,
         redirect_uris: redirectUris,
         post_logout_redirect_uris: postLogoutUris,
+        ...(backchannelLogoutUri
+          ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: true }
+          : {}),
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
@@ -61,6 +66,9 @@ function configuration() {
         client_secret: clientSecret,
         redirect_uris: redirectUris,
         post_logout_redirect_uris: postLogoutUris,
+        ...(backchannelLogoutUri
+          ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: true }
+          : {}),
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_post',
@@ -80,6 +88,10 @@ function configuration() {
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      // RFC 7009: the API revokes the refresh token at logout.
+      revocation: { enabled: true },
+      // OIDC Back-Channel Logout 1.0, as Authentik sends it.
+      backchannelLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Every access token is a JWT for "the API", audience = the client id, as in Authentik.
@@ -97,6 +109,10 @@ function configuration() {
     // Authentik issues refresh tokens whenever the client may refresh; oidc-provider
     // otherwise drops offline_access unless prompt=consent.
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // The provider's outgoing calls (back-channel logout) go to the API under test on
+    // loopback, which its SSRF guard refuses as a special-use address: drop the guard's
+    // dispatcher here, in this loopback-only test provider.
+    fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
     rotateRefreshToken: true,
     extraTokenClaims: async (ctx, token) => {
       const account = accounts[token.accountId];
@@ -145,6 +161,7 @@ server.listen(Number(env('PORT', '0')), '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${port}${prefix}/`;
   const provider = new Provider(issuer, configuration());
   provider.on('server_error', (ctx, err) => console.error('server_error', err));
+  provider.on('backchannel.error', (ctx, err) => console.error('backchannel.error', err));
   callback = provider.callback();
   process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
 });

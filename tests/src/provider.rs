@@ -68,6 +68,14 @@ impl OidcProvider {
             .env("CLIENT_SECRET", CLIENT_SECRET)
             .env("REDIRECT_URIS", redirect_uris.join(","))
             .env("POST_LOGOUT_REDIRECT_URIS", post_logout_uris.join(","))
+            // The API of the first redirect URI receives back-channel logouts.
+            .env(
+                "BACKCHANNEL_LOGOUT_URI",
+                redirect_uris
+                    .first()
+                    .map(|uri| uri.replace("/auth/callback", "/auth/backchannel-logout"))
+                    .unwrap_or_default(),
+            )
             .env("PORT", "0")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -83,6 +91,8 @@ impl OidcProvider {
             .expect("read its stdout")
             .expect("it prints its address");
         let ready: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        // Keep reading: a closed pipe would make the provider's next write fail (EPIPE).
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
             issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
             port: u16::try_from(ready["port"].as_u64().expect("port")).expect("a port"),

@@ -46,6 +46,10 @@ pub enum Revocation {
     Session {
         /// The session id.
         sid: String,
+        /// The session's user, when known: it also covers that user's tokens that name
+        /// no session at all (some providers leave `sid` out of access tokens).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sub: Option<String>,
         /// Unix seconds: tokens issued later are not covered.
         at: i64,
         /// Unix seconds: when the entry is dropped.
@@ -78,8 +82,24 @@ impl Revocation {
     pub fn session(sid: impl Into<String>, at: i64, keep: Duration) -> Self {
         Self::Session {
             sid: sid.into(),
+            sub: None,
             at,
             until: at.saturating_add(secs(keep)),
+        }
+    }
+
+    /// The same session revocation, naming its user: that user's tokens without a
+    /// `sid` are covered too. Other revocations are returned unchanged.
+    #[must_use]
+    pub fn with_subject(self, subject: impl Into<String>) -> Self {
+        match self {
+            Self::Session { sid, at, until, .. } => Self::Session {
+                sid,
+                sub: Some(subject.into()),
+                at,
+                until,
+            },
+            other => other,
         }
     }
 
@@ -135,19 +155,22 @@ struct Entries {
     sessions: HashMap<Box<str>, (i64, i64)>,
     /// sub → (at, until)
     subjects: HashMap<Box<str>, (i64, i64)>,
+    /// sub → (at, until) of ended sessions, for that user's tokens without a `sid`.
+    session_subjects: HashMap<Box<str>, (i64, i64)>,
     /// How many entries there were after the last sweep.
     swept_len: usize,
 }
 
 impl Entries {
     fn len(&self) -> usize {
-        self.tokens.len() + self.sessions.len() + self.subjects.len()
+        self.tokens.len() + self.sessions.len() + self.subjects.len() + self.session_subjects.len()
     }
 
     fn sweep(&mut self, now: i64) {
         self.tokens.retain(|_, until| *until > now);
         self.sessions.retain(|_, (_, until)| *until > now);
         self.subjects.retain(|_, (_, until)| *until > now);
+        self.session_subjects.retain(|_, (_, until)| *until > now);
         self.swept_len = self.len();
     }
 }
@@ -185,9 +208,18 @@ impl Revocations {
                 let slot = entries.tokens.entry(hash).or_insert(*until);
                 *slot = (*slot).max(*until);
             }
-            Revocation::Session { sid, at, until } => {
+            Revocation::Session {
+                sid,
+                sub,
+                at,
+                until,
+            } => {
                 let value = merge(entries.sessions.get(sid.as_str()), *at, *until);
                 entries.sessions.insert(sid.as_str().into(), value);
+                if let Some(sub) = sub {
+                    let value = merge(entries.session_subjects.get(sub.as_str()), *at, *until);
+                    entries.session_subjects.insert(sub.as_str().into(), value);
+                }
             }
             Revocation::Subject { sub, at, until } => {
                 let value = merge(entries.subjects.get(sub.as_str()), *at, *until);
@@ -206,12 +238,12 @@ impl Revocations {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let covers =
             |&(at, until): &(i64, i64)| until > now && facts.iat.is_none_or(|iat| iat <= at);
+        let session = match facts.sid.as_deref() {
+            Some(sid) => entries.sessions.get(sid),
+            None => entries.session_subjects.get(&*facts.sub),
+        };
         entries.tokens.get(hash).is_some_and(|until| *until > now)
-            || facts
-                .sid
-                .as_deref()
-                .and_then(|sid| entries.sessions.get(sid))
-                .is_some_and(covers)
+            || session.is_some_and(covers)
             || entries.subjects.get(&*facts.sub).is_some_and(covers)
     }
 
@@ -263,6 +295,17 @@ mod tests {
         assert!(!list.is_revoked(&token, &facts("alice", Some("s2"), Some(100)), 130));
         assert!(list.is_revoked(&token, &facts("alice", Some("s1"), None), 130));
         assert!(!list.is_revoked(&token, &alice, 180), "kept 60 s");
+        assert!(
+            !list.is_revoked(&token, &facts("alice", None, Some(100)), 130),
+            "a token without sid is not covered by an anonymous session revocation"
+        );
+        list.add(
+            &Revocation::session("s1", 120, Duration::from_secs(60)).with_subject("alice"),
+            130,
+        );
+        assert!(list.is_revoked(&token, &facts("alice", None, Some(100)), 130));
+        assert!(!list.is_revoked(&token, &facts("bob", None, Some(100)), 130));
+        assert!(!list.is_revoked(&token, &facts("alice", Some("s2"), Some(100)), 130));
 
         let list = Revocations::default();
         list.add(

@@ -63,7 +63,8 @@ where
         let claims = self.verify_logout_token(&token).await?;
         let now = unix_now();
         let revocation = match (claims.str("sid"), claims.sub()) {
-            (Some(sid), _) => Revocation::session(sid, now, KEEP),
+            (Some(sid), "") => Revocation::session(sid, now, KEEP),
+            (Some(sid), sub) => Revocation::session(sid, now, KEEP).with_subject(sub),
             (None, sub) if !sub.is_empty() => Revocation::subject(sub, now, KEEP),
             _ => return Err(refused("the logout token names neither a sid nor a sub")),
         };
