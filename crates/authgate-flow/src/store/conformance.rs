@@ -155,6 +155,55 @@ pub async fn take_once<S: Store + ?Sized>(store: &S) {
     );
 }
 
+/// `get` reads a value without using it up, and never returns an expired one. A
+/// store that answers [`StoreError::Unsupported`](super::StoreError::Unsupported)
+/// passes: `get` is optional (without it the flow has no refresh grace window and no
+/// replayed-callback check).
+///
+/// # Panics
+///
+/// When `get` fails otherwise, takes the value, or returns a missing or expired one.
+pub async fn get_reads_without_taking<S: Store + ?Sized>(store: &S) {
+    match store.get("grace:never-stored").await {
+        Err(super::StoreError::Unsupported { .. }) => return,
+        other => assert_eq!(
+            ok(other, "get(grace:never-stored)"),
+            None,
+            "store conformance: get of a key never stored is None"
+        ),
+    }
+    ok(
+        store
+            .put("grace:read", b"cookies".to_vec(), Duration::from_secs(60))
+            .await,
+        "put(grace:read)",
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            ok(store.get("grace:read").await, "get(grace:read)"),
+            Some(b"cookies".to_vec()),
+            "store conformance: get returns the value and leaves it"
+        );
+    }
+    assert_eq!(
+        ok(store.take("grace:read").await, "take(grace:read)"),
+        Some(b"cookies".to_vec()),
+        "store conformance: a value read with get can still be taken"
+    );
+    ok(
+        store
+            .put("grace:short", b"x".to_vec(), Duration::from_millis(200))
+            .await,
+        "put(grace:short)",
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        ok(store.get("grace:short").await, "get(grace:short)"),
+        None,
+        "store conformance: get never returns an expired value"
+    );
+}
+
 /// Taking a key that was never stored is `None`, not an error.
 ///
 /// # Panics
@@ -332,6 +381,7 @@ macro_rules! store_conformance {
             $make
         );
         $crate::store_conformance!(@test conformance_binary_values_round_trip, binary_values_round_trip, $make);
+        $crate::store_conformance!(@test conformance_get_reads_without_taking, get_reads_without_taking, $make);
     };
     (@test $name:ident, $check:ident, $make:expr) => {
         #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -94,8 +94,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Returns the value under `key`, if it is there and unexpired, leaving it there.
     ///
     /// Used for the refresh grace window (two tabs refreshing the same token at once
-    /// both get the new tokens). The provided implementation answers
-    /// [`StoreError::Unsupported`]; the flow then refreshes without a grace window.
+    /// both get the new tokens), the replayed-callback check and the back-channel
+    /// logout `jti` check. The provided implementation answers
+    /// [`StoreError::Unsupported`]; the flow then does without those three.
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         let _ = key;
         Box::pin(async { Err(StoreError::Unsupported { operation: "get" }) })
