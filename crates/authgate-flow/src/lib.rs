@@ -20,8 +20,12 @@
 //! | `actix` | `Flow::scope()`: an actix-web `Scope` |
 //! | `redis` | `store::RedisStore` |
 //! | `conformance` | `store::conformance` and [`store_conformance!`]: the store suite, for your own store |
+//! | `fuzzing` | the entry point of the `redirect` cargo-fuzz target (`fuzz/` in the repository); not a public API |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod __fuzz;
 #[cfg(feature = "actix")]
 mod actix_scope;
 #[cfg(feature = "axum")]

@@ -3,8 +3,7 @@
 /// The longest redirect path accepted, in bytes.
 pub const MAX_REDIRECT_LEN: usize = 512;
 
-/// Returns `path` when it is a safe local path (.), `None`
-/// otherwise.
+/// Returns `path` when it is a safe local path, `None` otherwise.
 ///
 /// Where the browser goes after login: only a path on the frontend itself.
 ///
@@ -247,5 +246,79 @@ mod tests {
         assert_eq!(percent_decode(b"/a%zz"), None);
         assert_eq!(percent_decode(b"/a%41").as_deref(), Some(&b"/aA"[..]));
         assert_eq!(safe_redirect_path("/100%"), Some("/100%"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Property tests of the redirect validator: it never panics, and whatever it
+    //! accepts passes the fuzz harness's oracle: exactly one leading `/`, no
+    //! backslash, no control character, no `.` or `..` segment, as given and after up
+    //! to four rounds of percent-decoding, and a browser resolving any of those forms
+    //! against a frontend page stays on the frontend's origin.
+
+    use proptest::prelude::*;
+
+    use crate::__fuzz::check_redirect;
+
+    /// 256 cases (proptest's default; `PROPTEST_CASES=N` for a deeper run by hand),
+    /// and no regression files written into the source tree.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Values built of the characters that decide where a browser goes, their
+    /// percent-encodings, and now and then any character at all.
+    fn adversarial() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            8 => prop::sample::select(vec![
+                "/", "\\", ".", "%", "2", "5", "e", "E", "f", "F", "c", "C", ":", "@", "?", "#",
+                "a", "0", "9", "//", "..", "%2e", "%2E", "%2f", "%2F", "%5c", "%5C", "%25", "%0a",
+                "%09", "%00", "%c2%85", "\t", "\n", "\r", " ", "\u{85}", "\u{2028}", "\u{ff0f}",
+                "\u{ff0e}", "http:", "https://", "javascript:",
+            ])
+            .prop_map(str::to_owned),
+            1 => any::<char>().prop_map(String::from),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_strings_get_a_sound_answer(path in any::<String>()) {
+            check_redirect(&path);
+        }
+
+        #[test]
+        fn adversarial_values_get_a_sound_answer(path in adversarial()) {
+            check_redirect(&path);
+        }
+
+        #[test]
+        fn adversarial_values_after_a_slash_get_a_sound_answer(rest in adversarial()) {
+            check_redirect(&format!("/{rest}"));
+        }
+
+        /// Not vacuous: ordinary local paths are accepted.
+        #[test]
+        fn ordinary_local_paths_are_accepted(
+            segments in prop::collection::vec("[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,8}", 0..5),
+            query in prop::option::of("[a-z0-9=&/.]{0,12}"),
+            fragment in prop::option::of("[a-z0-9/.-]{0,8}"),
+        ) {
+            let mut path = format!("/{}", segments.join("/"));
+            if let Some(query) = query {
+                path = format!("{path}?{query}");
+            }
+            if let Some(fragment) = fragment {
+                path = format!("{path}#{fragment}");
+            }
+            prop_assert_eq!(check_redirect(&path), Some(path.as_str()));
+        }
     }
 }

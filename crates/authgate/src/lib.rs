@@ -4,6 +4,8 @@
 //!
 //! - `axum`: [`Rejection`] is an axum `IntoResponse`.
 //! - `actix`: [`Rejection`] is an actix-web `ResponseError` and `Responder`.
+//! - `fuzzing`: the entry points of the cargo-fuzz targets (`fuzz/` in the repository);
+//!   not a public API.
 //!
 //! Both are off by default; `authgate-extract` enables them with its own features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -26,6 +28,9 @@ mod token_type;
 mod user;
 mod verify;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;
 

@@ -347,3 +347,170 @@ mod tests {
         assert!(!is_unsafe_method("GET") && !is_unsafe_method("OPTIONS"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Property tests of the `Authorization` header and the cookie parser: no input
+    //! panics, and every answer passes the fuzz harness's oracle (the token found is
+    //! the one in the place it claims, within the cap, in visible ASCII).
+
+    use proptest::prelude::*;
+
+    use super::TokenSource;
+    use crate::__fuzz::{COOKIE, Headers, check_cookie, check_find_token};
+    use crate::error::AuthError;
+
+    /// 256 cases (proptest's default; `PROPTEST_CASES=N` for a deeper run by hand),
+    /// and no regression files written into the source tree.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A header value of any bytes, with the bytes that matter here made likely.
+    fn header_value() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            4 => any::<u8>(),
+            4 => prop::sample::select(b" \t;=\"._-aAbB".to_vec()),
+        ];
+        let piece = prop_oneof![
+            3 => prop::collection::vec(byte, 0..12),
+            1 => prop::sample::select(vec![
+                &b"Bearer "[..], b"bearer", b"BEARER  ", b"Basic ", b"app_auth=",
+                b"app_auth =", b"app_authx=", b"xapp_auth=", b"; ", b"\"",
+            ])
+            .prop_map(<[u8]>::to_vec),
+        ];
+        prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat())
+    }
+
+    /// Zero to three `Authorization` and `Cookie` headers, and others, in any order.
+    fn headers() -> impl Strategy<Value = Headers> {
+        let name = prop::sample::select(vec!["authorization", "cookie", "cookie", "x-other"]);
+        prop::collection::vec((name, header_value()), 0..5).prop_map(|pairs| {
+            let mut headers = Headers::new();
+            for (name, value) in pairs {
+                headers.append(name, value);
+            }
+            headers
+        })
+    }
+
+    /// What a token is made of: base64url characters.
+    fn b64token(len: impl Into<prop::collection::SizeRange>) -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".to_vec(),
+            ),
+            len,
+        )
+        .prop_map(|bytes| String::from_utf8(bytes).expect("ASCII"))
+    }
+
+    /// Optional whitespace.
+    fn ows() -> impl Strategy<Value = String> {
+        "[ \t]{0,3}"
+    }
+
+    /// RFC 6265 cookie-octets: visible ASCII but `"`, `,`, `;` and `\`.
+    fn cookie_octets(len: impl Into<prop::collection::SizeRange>) -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            (0x21u8..0x7f).prop_filter("a cookie-octet", |b| !b"\",;\\".contains(b)),
+            len,
+        )
+        .prop_map(|bytes| String::from_utf8(bytes).expect("ASCII"))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_headers_get_a_sound_answer(headers in headers(), cap in 1usize..64) {
+            let _ = check_find_token(&headers, cap);
+        }
+
+        #[test]
+        fn a_well_formed_bearer_token_is_found(
+            scheme in prop::sample::select(vec!["Bearer", "bearer", "BEARER", "bEaReR"]),
+            (x, y, z) in (b64token(1..40), b64token(1..40), b64token(1..40)),
+            (before, between, after) in (ows(), " {1,3}", ows()),
+        ) {
+            let token = format!("{x}.{y}.{z}");
+            let mut headers = Headers::new();
+            headers.append("authorization", format!("{before}{scheme}{between}{token}{after}"));
+            headers.append("cookie", "other=1");
+            let found = check_find_token(&headers, 16 * 1024);
+            prop_assert_eq!(found.unwrap(), Some((token, TokenSource::Bearer)));
+        }
+
+        #[test]
+        fn a_token_over_the_cap_is_refused_and_one_at_it_found(
+            cap in 1usize..256,
+            over in 1usize..256,
+            in_cookie in any::<bool>(),
+        ) {
+            let place = |token: &str| {
+                let mut headers = Headers::new();
+                if in_cookie {
+                    headers.append("cookie", format!("{COOKIE}={token}"));
+                } else {
+                    headers.append("authorization", format!("Bearer {token}"));
+                }
+                check_find_token(&headers, cap)
+            };
+            let too_long = "a".repeat(cap + over);
+            let refused = matches!(
+                place(&too_long),
+                Err(AuthError::TokenTooLarge { limit }) if limit == cap
+            );
+            prop_assert!(refused);
+            let at_cap = "a".repeat(cap);
+            prop_assert_eq!(place(&at_cap).unwrap().map(|(token, _)| token), Some(at_cap));
+        }
+
+        /// `name=value` among other cookies, in one header or split over several, with
+        /// whitespace around the pair, the `=` and the value, and quotes or not: the
+        /// parser returns exactly the value.
+        #[test]
+        fn the_cookie_parser_returns_exactly_the_value_placed(
+            value in cookie_octets(1..40),
+            quoted in any::<bool>(),
+            (before_name, after_name, after_eq, after_value) in (ows(), ows(), ows(), ows()),
+            others in prop::collection::vec(
+                (
+                    prop_oneof![
+                        "[A-Za-z0-9_-]{1,10}",
+                        Just(format!("x{COOKIE}")),
+                        Just(format!("{COOKIE}x")),
+                        Just(COOKIE.to_uppercase()),
+                    ],
+                    prop_oneof![cookie_octets(0..20), Just(format!("{COOKIE}=evil"))],
+                ),
+                0..6,
+            ),
+            position in any::<prop::sample::Index>(),
+            split_at in any::<prop::sample::Index>(),
+        ) {
+            let value_text = if quoted { format!("\"{value}\"") } else { value.clone() };
+            let ours = format!("{before_name}{COOKIE}{after_name}={after_eq}{value_text}{after_value}");
+            let mut pairs: Vec<String> = others
+                .into_iter()
+                .filter(|(name, _)| name != COOKIE)
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            pairs.insert(position.index(pairs.len() + 1), ours);
+            // Split the pairs over two Cookie headers at some point.
+            let split = split_at.index(pairs.len() + 1);
+            let mut headers = Headers::new();
+            for part in [&pairs[..split], &pairs[split..]] {
+                if !part.is_empty() {
+                    headers.append("cookie", part.join("; "));
+                }
+            }
+            let found = check_cookie(&headers, COOKIE);
+            prop_assert_eq!(found, Some(value.as_bytes()));
+        }
+    }
+}

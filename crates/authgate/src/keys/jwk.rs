@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
-use serde::Deserialize;
-use serde_json::Value;
+use serde::de::{self, Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 use super::alg::{self, AlgSet, KeyKind};
 
@@ -54,9 +54,25 @@ pub(crate) enum KeySetError {
 }
 
 /// The JSON shape of a JWK set; keys stay raw so each is parsed on its own.
-#[derive(Deserialize)]
 pub(crate) struct RawSet {
     pub(crate) keys: Vec<Value>,
+}
+
+impl<'de> Deserialize<'de> for RawSet {
+    /// A JSON object (RFC 7517, section 5) with a `keys` array, every member valid
+    /// JSON. Not derived: a derived struct also reads a JSON array (`[[{…}]]`) and
+    /// skips the other members without validating them.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut document = Map::<String, Value>::deserialize(deserializer)?;
+        match document.remove("keys") {
+            Some(Value::Array(keys)) => Ok(Self { keys }),
+            Some(_) => Err(de::Error::invalid_type(
+                de::Unexpected::Other("a non-array `keys`"),
+                &"an array of JWKs",
+            )),
+            None => Err(de::Error::missing_field("keys")),
+        }
+    }
 }
 
 /// The result of looking a token's key up.
@@ -147,6 +163,12 @@ impl KeySet {
         self.all.len()
     }
 
+    /// Every usable key, for the fuzz harness's checks.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.all.iter().map(|key| &**key)
+    }
+
     #[cfg(test)]
     pub(crate) fn fingerprints(&self) -> impl Iterator<Item = u64> + '_ {
         self.fingerprints.iter().copied()
@@ -160,7 +182,7 @@ fn str_field<'a>(value: &'a Value, name: &'static str) -> Result<&'a str, &'stat
         .ok_or("a required member is missing or not a string")
 }
 
-fn parse_jwk(value: &Value) -> Result<Key, &'static str> {
+pub(crate) fn parse_jwk(value: &Value) -> Result<Key, &'static str> {
     if !value.is_object() {
         return Err("not a JSON object");
     }
@@ -240,7 +262,7 @@ fn parse_jwk(value: &Value) -> Result<Key, &'static str> {
 mod tests {
     use super::*;
 
-    const RSA_N: &str = "u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0_IzW7yWR7QkrmBL7jTKEn5u-qKhbwKfBstIs-bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW_VDL5AaWTg0nLVkjRo9z-40RQzuVaE8AkAFmxZzow3x-VJYKdjykkJ0iT9wCS0DRTXu269V264Vf_3jvredZiKRkgwlL9xNAwxXFg0x_XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC-9aGVd-Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmw";
+    pub(super) const RSA_N: &str = "u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0_IzW7yWR7QkrmBL7jTKEn5u-qKhbwKfBstIs-bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW_VDL5AaWTg0nLVkjRo9z-40RQzuVaE8AkAFmxZzow3x-VJYKdjykkJ0iT9wCS0DRTXu269V264Vf_3jvredZiKRkgwlL9xNAwxXFg0x_XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC-9aGVd-Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmw";
 
     fn rsa(extra: Value) -> Value {
         let mut jwk = serde_json::json!({"kty": "RSA", "n": RSA_N, "e": "AQAB", "kid": "a"});
@@ -302,6 +324,34 @@ mod tests {
         assert!(matches!(KeySet::parse("[]", 0), Err(KeySetError::Json(_))));
     }
 
+    /// Found by the property test `set_documents_make_only_sound_sets` (and the `jwk`
+    /// fuzz target's oracle on its seed `set-as-array`): a derived `RawSet` read the
+    /// JSON array `[[jwk]]` as the set `{"keys": [jwk]}`, and skipped the other
+    /// members of the document without validating them.
+    #[test]
+    fn a_set_is_an_object_with_a_keys_array() {
+        let key = rsa(serde_json::json!({}));
+        assert_eq!(
+            KeySet::parse(&format!(r#"{{"keys":[{key}]}}"#), 0)
+                .unwrap()
+                .len(),
+            1
+        );
+        for document in [
+            format!("[[{key}]]"),
+            format!(r#"{{"keys":{key}}}"#),
+            format!(r#"{{"keys":[{key}],"x":"\ud800"}}"#),
+            format!(r#"{{"kid":[{key}]}}"#),
+        ] {
+            assert!(
+                matches!(KeySet::parse(&document, 0), Err(KeySetError::Json(_))),
+                "{document}"
+            );
+        }
+        let invalid_utf8 = [&br#"{"keys":[],"x":""#[..], b"\xa9", br#""}"#].concat();
+        assert!(serde_json::from_slice::<RawSet>(&invalid_utf8).is_err());
+    }
+
     #[test]
     fn no_kid_uses_the_single_fitting_key_only() {
         let one = KeySet::from_values(vec![rsa(serde_json::json!({}))], 1).unwrap();
@@ -335,5 +385,140 @@ mod tests {
         assert!(b.contains_fingerprint(fp));
         let c = KeySet::from_values(vec![rsa(serde_json::json!({"kid": "other"}))], 3).unwrap();
         assert!(!c.contains_fingerprint(fp));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Property tests of JWK parsing: [`parse_jwk`], [`KeySet::from_values`] and
+    //! [`KeySet::parse`] never panic on arbitrary JSON or on JWK-shaped objects, and
+    //! every key they make passes the fuzz harness's oracle (a signing key of a
+    //! supported type, limited to its type's and its `alg`'s algorithms, found by its
+    //! `kid`).
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::KeySet;
+    use crate::__fuzz::{check_jwk, check_jwk_set};
+
+    /// 256 cases (proptest's default; `PROPTEST_CASES=N` for a deeper run by hand),
+    /// and no regression files written into the source tree.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Real key material, so that some generated JWKs are usable keys.
+    const RSA_N: &str = super::tests::RSA_N;
+    const P256_X: &str = "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4";
+    const P256_Y: &str = "4Etl6SRW2YilurN5ZeBJvyFHmbNU_6DEnKcx2RPVF4M";
+    const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            any::<String>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A value for a JWK member: the words JWKs are made of, real key material,
+    /// base64url of random bytes, and any other JSON.
+    fn member_value() -> impl Strategy<Value = Value> {
+        let word = prop::sample::select(vec![
+            "RSA", "EC", "OKP", "oct", "P-256", "P-384", "P-521", "Ed25519", "X25519", "sig",
+            "enc", "verify", "sign", "RS256", "PS512", "ES256", "ES384", "EdDSA", "HS256", "none",
+            "RSA-OAEP", "AQAB", "", "AA", RSA_N, P256_X, P256_Y, ED_X,
+        ]);
+        prop_oneof![
+            4 => word.prop_map(Value::from),
+            2 => prop::collection::vec(any::<u8>(), 0..80).prop_map(|bytes| {
+                use base64::Engine as _;
+                Value::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+            }),
+            1 => prop::collection::vec(
+                prop::sample::select(vec!["verify", "sign", "encrypt", ""]).prop_map(Value::from),
+                0..3,
+            )
+            .prop_map(Value::from),
+            1 => json_value(),
+        ]
+    }
+
+    /// An object of JWK members (`kty`, `crv`, `n`, `e`, `x`, `y`, `alg`, `use`,
+    /// `key_ops`, `kid`, `k`), each with a value of any kind.
+    fn jwk_shaped() -> impl Strategy<Value = Value> {
+        let member = prop::sample::select(vec![
+            "kty", "crv", "n", "e", "x", "y", "alg", "use", "key_ops", "kid", "k",
+        ]);
+        let usable = prop::sample::select(vec![
+            json!({"kty": "RSA", "n": RSA_N, "e": "AQAB"}),
+            json!({"kty": "EC", "crv": "P-256", "x": P256_X, "y": P256_Y}),
+            json!({"kty": "OKP", "crv": "Ed25519", "x": ED_X}),
+            json!({}),
+        ]);
+        (
+            usable,
+            prop::collection::vec((member, member_value()), 0..8),
+        )
+            .prop_map(|(mut jwk, members)| {
+                let map = jwk.as_object_mut().expect("an object");
+                for (name, value) in members {
+                    map.insert(name.to_owned(), value);
+                }
+                jwk
+            })
+    }
+
+    /// The JSON text of a JWK set document, well-formed or not.
+    fn document() -> impl Strategy<Value = String> {
+        let jwks = prop::collection::vec(prop_oneof![3 => jwk_shaped(), 1 => json_value()], 0..4);
+        prop_oneof![
+            3 => jwks.clone().prop_map(|keys| json!({"keys": keys}).to_string()),
+            1 => jwks.clone().prop_map(|keys| json!([keys]).to_string()),
+            1 => (jwks, json_value()).prop_map(|(keys, other)| json!({"keys": keys, "other": other}).to_string()),
+            1 => jwk_shaped().prop_map(|jwk| json!({"keys": jwk}).to_string()),
+            1 => any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_json_is_parsed_without_panicking(value in json_value()) {
+            check_jwk(&value);
+            let _ = KeySet::from_values(vec![value.clone()], 1);
+            check_jwk_set(&json!({"keys": [value]}).to_string());
+        }
+
+        #[test]
+        fn jwk_shaped_objects_make_only_sound_keys(jwks in prop::collection::vec(jwk_shaped(), 1..4)) {
+            for jwk in &jwks {
+                check_jwk(jwk);
+            }
+            let usable = jwks.iter().filter(|jwk| check_jwk(jwk)).count();
+            match KeySet::from_values(jwks, 1) {
+                Ok(set) => prop_assert_eq!(set.len(), usable),
+                Err(_) => prop_assert_eq!(usable, 0),
+            }
+        }
+
+        #[test]
+        fn set_documents_make_only_sound_sets(document in document()) {
+            check_jwk_set(&document);
+        }
     }
 }
