@@ -115,7 +115,7 @@ pub mod actix;
 #[cfg(feature = "axum")]
 mod axum_impl;
 
-pub use authgate::{AccessToken, GuardUser, Rejection, Requirement, User};
+pub use authgate::{AccessToken, GuardUser, Names, Rejection, Requirement, User};
 #[cfg(feature = "macros")]
 pub use authgate_macros::{require_any_role, require_role, require_scope};
 

@@ -283,12 +283,12 @@ fn guards_with_empty_role_or_scope_lists_are_refused_when_built() {
     use authgate_extract::{GuardLayer, require_any_role, require_scopes};
 
     for requirement in [
-        Requirement::AnyRole(&[]),
-        Requirement::Scopes(&[]),
-        Requirement::Role(""),
-        Requirement::Scope("openid email"),
+        Requirement::any_role(&[]),
+        Requirement::scopes(Vec::<String>::new()),
+        Requirement::role(""),
+        Requirement::scope(String::from("openid email")),
     ] {
-        let err = GuardLayer::try_new(requirement).unwrap_err();
+        let err = GuardLayer::try_new(requirement.clone()).unwrap_err();
         assert!(
             matches!(
                 err,

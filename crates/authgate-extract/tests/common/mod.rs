@@ -3,8 +3,8 @@
 //! from `authgate-test-support`.
 #![allow(dead_code, unreachable_pub)]
 
-use authgate::Requirement;
 use authgate::User;
+use authgate::{Names, Requirement};
 use authgate_extract::{Auth, GuardSpec};
 use authgate_test_support::Tokens;
 use http::StatusCode;
@@ -13,21 +13,23 @@ use http::StatusCode;
 pub struct Admins;
 
 impl GuardSpec for Admins {
-    const REQUIREMENT: Requirement = Requirement::AnyRole(&["admin"]);
+    const REQUIREMENT: Requirement = Requirement::AnyRole(Names::from_static(&["admin"]));
 }
 
 /// Admins and support staff.
 pub struct Staff;
 
 impl GuardSpec for Staff {
-    const REQUIREMENT: Requirement = Requirement::AnyRole(&["admin", "support"]);
+    const REQUIREMENT: Requirement =
+        Requirement::AnyRole(Names::from_static(&["admin", "support"]));
 }
 
 /// Tokens that may call Authentik's API.
 pub struct AuthentikApi;
 
 impl GuardSpec for AuthentikApi {
-    const REQUIREMENT: Requirement = Requirement::Scopes(&["goauthentik.io/api"]);
+    const REQUIREMENT: Requirement =
+        Requirement::Scopes(Names::from_static(&["goauthentik.io/api"]));
 }
 
 /// A guard written with an empty role list: it must refuse everyone (500), never let
@@ -35,7 +37,7 @@ impl GuardSpec for AuthentikApi {
 pub struct NobodyListed;
 
 impl GuardSpec for NobodyListed {
-    const REQUIREMENT: Requirement = Requirement::AnyRole(&[]);
+    const REQUIREMENT: Requirement = Requirement::AnyRole(Names::from_static(&[]));
 }
 
 /// Answers with the user's `sub`.

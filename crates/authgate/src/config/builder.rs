@@ -43,6 +43,7 @@ pub struct AuthConfigBuilder {
     cookie_name_set: bool,
     role_map: RoleMap,
     default_role: String,
+    roles_claim: Option<String>,
     leeway: Duration,
     algorithms: Vec<Algorithm>,
     max_token_bytes: usize,
@@ -76,6 +77,7 @@ impl AuthConfigBuilder {
             cookie_name_set: false,
             role_map: RoleMap::new(),
             default_role: String::from("user"),
+            roles_claim: None,
             leeway: Duration::from_secs(60),
             algorithms: alg::all(),
             max_token_bytes: 16 * 1024,
@@ -139,6 +141,28 @@ impl AuthConfigBuilder {
     /// The role of users no table entry matches (default `user`).
     pub fn default_role(mut self, role: impl Into<String>) -> Self {
         self.default_role = role.into();
+        self
+    }
+
+    /// The claim the default mapper reads roles from, as a dotted path into nested
+    /// objects: `groups`, `roles`, `realm_access.roles` (Keycloak realm roles),
+    /// `resource_access.<client>.roles` (Keycloak client roles), or a namespaced claim
+    /// such as `https://example.com/roles` (Auth0). Named, and without a
+    /// [role table](Self::role_map), its values are the roles; see
+    /// [`DefaultMapper`](crate::DefaultMapper).
+    ///
+    /// ```
+    /// use authgate::AuthConfig;
+    ///
+    /// let config = AuthConfig::oidc("https://kc.example.com/realms/shop")
+    ///     .audience("shop-api")
+    ///     .roles_claim("realm_access.roles")
+    ///     .build()?;
+    /// assert_eq!(config.roles_claim(), Some("realm_access.roles"));
+    /// # Ok::<(), authgate::ConfigError>(())
+    /// ```
+    pub fn roles_claim(mut self, path: impl Into<String>) -> Self {
+        self.roles_claim = Some(path.into());
         self
     }
 
@@ -323,6 +347,7 @@ impl AuthConfigBuilder {
                 cookie_name: self.cookie_name,
                 role_map: self.role_map,
                 default_role: self.default_role,
+                roles_claim: self.roles_claim.map(|path| path.trim().to_owned()),
                 leeway: self.leeway,
                 algorithms: self.algorithms,
                 max_token_bytes: self.max_token_bytes,
@@ -383,6 +408,14 @@ impl AuthConfigBuilder {
             return Err(ConfigError::invalid(
                 "AUTH_COOKIE_NAME",
                 "a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+            ));
+        }
+        if let Some(path) = &self.roles_claim
+            && path.trim().split('.').any(str::is_empty)
+        {
+            return Err(ConfigError::invalid(
+                "AUTH_ROLES_CLAIM",
+                "a claim name or a dotted path such as realm_access.roles",
             ));
         }
         if self.leeway > MAX_LEEWAY {

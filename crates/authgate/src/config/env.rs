@@ -45,6 +45,9 @@ impl AuthConfig {
         if let Some(map) = var("AUTH_ROLE_MAP") {
             builder = builder.role_map(RoleMap::parse(&map)?);
         }
+        if let Some(path) = var("AUTH_ROLES_CLAIM") {
+            builder = builder.roles_claim(path);
+        }
         if let Some(leeway) = var("AUTH_LEEWAY_SECS") {
             builder = builder.leeway(parse_leeway(&leeway)?);
         }
