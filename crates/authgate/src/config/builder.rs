@@ -93,6 +93,12 @@ impl AuthConfigBuilder {
 
     /// Sends server-to-server calls (discovery, JWKS) to this base URL instead of the
     /// public one, while `iss` is still checked against the public issuer.
+    ///
+    /// The base URL replaces the public base: `AUTHENTIK_URL` for the Authentik
+    /// preset, the issuer's origin otherwise (so with the issuer
+    /// `https://kc.example.com/realms/shop` and the internal URL
+    /// `http://keycloak:8080`, discovery is fetched from
+    /// `http://keycloak:8080/realms/shop/.well-known/openid-configuration`).
     pub fn internal_url(mut self, url: impl Into<String>) -> Self {
         self.internal_url = Some(url.into());
         self
@@ -361,8 +367,9 @@ impl AuthConfigBuilder {
         })
     }
 
-    /// The issuer, the public base URL, and the default discovery URL.
-    fn issuer(&self) -> Result<(String, Url, String), ConfigError> {
+    /// The issuer, the public base URL (what [`internal_url`](Self::internal_url)
+    /// replaces), and the default discovery URL.
+    pub(super) fn issuer(&self) -> Result<(String, Url, String), ConfigError> {
         match &self.provider {
             Provider::Authentik { base_url, slug } => {
                 let base = parse_http_url("AUTHENTIK_URL", base_url)?;
@@ -381,12 +388,17 @@ impl AuthConfigBuilder {
                 Ok((issuer, base, discovery))
             }
             Provider::Generic { issuer } => {
-                let url = parse_http_url("issuer", issuer)?;
+                let mut base = parse_http_url("issuer", issuer)?;
+                // An internal URL replaces the issuer's origin, not its path: the
+                // realm path of `https://kc.example.com/realms/shop` stays.
+                base.set_path("/");
+                base.set_query(None);
+                base.set_fragment(None);
                 let discovery = format!(
                     "{}/.well-known/openid-configuration",
                     issuer.trim_end_matches('/')
                 );
-                Ok((issuer.clone(), url, discovery))
+                Ok((issuer.clone(), base, discovery))
             }
         }
     }
