@@ -194,7 +194,7 @@ impl<U> Authenticator<U> {
 
     /// An authenticator for the ID tokens issued to `client_id` (for a login flow): the
     /// same issuer, keys and key store, `client_id` as the audience, no access-token
-    /// [`TokenType`](crate::TokenType) rule, and the verified [`Claims`] as the result.
+    /// [`TokenType`](crate::TokenType) rule, and the verified [`Claims`](crate::Claims) as the result.
     #[must_use]
     pub fn id_tokens(&self, client_id: impl Into<String>) -> Authenticator<crate::Claims> {
         let config = self.inner.config.for_id_tokens(client_id.into());

@@ -416,3 +416,96 @@ impl GuardError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAFF: Requirement = Requirement::AnyRole(Names::from_static(&["admin", "support"]));
+    const SUPPORT: Requirement = Requirement::Role(Cow::Borrowed("support"));
+
+    fn both() -> User {
+        User::builder("max").roles(["admin", "support"]).build()
+    }
+
+    #[test]
+    fn a_user_with_several_roles_passes_each_of_them() {
+        let user = both();
+        assert_eq!(user.role, "admin");
+        for requirement in [SUPPORT, Requirement::role("admin"), STAFF] {
+            assert_eq!(requirement.check(Some(&user)), Ok(()), "{requirement:?}");
+        }
+        let billing = Requirement::role("billing").check(Some(&user));
+        assert_eq!(
+            billing,
+            Err(GuardError::MissingRole {
+                any_of: vec![String::from("billing")]
+            })
+        );
+    }
+
+    #[test]
+    fn names_known_only_at_run_time() {
+        let from_config = String::from("support");
+        let role = Requirement::role(from_config.clone());
+        assert_eq!(role, SUPPORT);
+        assert!(role.check(Some(&both())).is_ok());
+        let any = Requirement::any_role(vec![String::from("billing"), from_config]);
+        assert!(any.check(Some(&both())).is_ok());
+        let err = any.check(Some(&User::builder("u").build())).unwrap_err();
+        assert_eq!(err.to_string(), "this requires the role billing or support");
+        let scopes = Requirement::scopes(["openid".to_owned(), "email".to_owned()]);
+        let user = User::builder("u").scopes(["openid"]).build();
+        assert_eq!(
+            scopes.check(Some(&user)),
+            Err(GuardError::InsufficientScope {
+                required: vec!["openid".to_owned(), "email".to_owned()]
+            })
+        );
+    }
+
+    #[test]
+    fn names_compare_by_content_whatever_their_storage() {
+        let owned: Names = ["admin", "support"].into_iter().map(String::from).collect();
+        assert_eq!(owned, Names::from_static(&["admin", "support"]));
+        assert_ne!(owned, Names::from_static(&["support", "admin"]));
+        assert_eq!(owned.len(), 2);
+        assert_eq!(owned.iter().len(), 2);
+        assert_eq!(format!("{owned:?}"), r#"["admin", "support"]"#);
+        assert!(Names::from(Vec::<String>::new()).is_empty());
+    }
+
+    #[test]
+    fn invalid_requirements_are_refused_and_fail_closed() {
+        let cases = [
+            (
+                Requirement::any_role(&[]),
+                InvalidRequirement::Empty { what: "role" },
+            ),
+            (
+                Requirement::scopes(Vec::<String>::new()),
+                InvalidRequirement::Empty { what: "scope" },
+            ),
+            (
+                Requirement::role(String::new()),
+                InvalidRequirement::BadName {
+                    what: "role",
+                    name: String::new(),
+                },
+            ),
+            (
+                Requirement::any_role(vec![String::from("ok"), String::from("not ok")]),
+                InvalidRequirement::BadName {
+                    what: "role",
+                    name: String::from("not ok"),
+                },
+            ),
+        ];
+        for (requirement, expected) in cases {
+            assert_eq!(requirement.validate(), Err(expected.clone()));
+            let err = requirement.check(Some(&both())).unwrap_err();
+            assert_eq!(err, GuardError::InvalidRequirement(expected));
+            assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+}

@@ -507,7 +507,8 @@ mod tests {
 
     #[test]
     fn both_families_that_disagree_are_refused_naming_both() {
-        let conflicts: &[(&[(&str, &str)], &str, &str)] = &[
+        type Vars = &'static [(&'static str, &'static str)];
+        let conflicts: [(Vars, &str, &str); 4] = [
             (
                 &[("OIDC_ISSUER", "https://kc.example.com/realms/shop")],
                 "OIDC_ISSUER",
@@ -539,7 +540,7 @@ mod tests {
             let err = AuthConfig::from_env_with(env(&vars)).unwrap_err();
             match &err {
                 ConfigError::Conflict { name, other, .. } => {
-                    assert_eq!((name, other), (first, second), "{err}")
+                    assert_eq!((*name, *other), (first, second), "{err}")
                 }
                 other => panic!("{extra:?}: unexpected {other:?}"),
             }
