@@ -272,7 +272,7 @@ async fn the_contract_bodies_are_what_clients_expect() {
         me,
         serde_json::json!({
             "sub": "ada", "email": "ada@example.com", "name": "Ada",
-            "organizationId": "ada", "role": "admin", "groups": ["app-admins"],
+            "organizationId": "ada", "role": "admin", "roles": ["admin"], "groups": ["app-admins"],
             "scopes": ["openid", "goauthentik.io/api"]
         })
     );

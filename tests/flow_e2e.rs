@@ -268,7 +268,7 @@ async fn the_whole_flow(
         me.json(),
         json!({
             "sub": "admin", "email": "admin@example.com", "name": "Ada Admin",
-            "organizationId": "org-1", "role": "admin", "groups": ["app-admins"],
+            "organizationId": "org-1", "role": "admin", "roles": ["admin"], "groups": ["app-admins"],
             "scopes": ["openid", "email", "profile", "goauthentik.io/api"]
         })
     );

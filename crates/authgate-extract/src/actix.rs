@@ -73,7 +73,6 @@
 
 use std::fmt;
 use std::future::{Future, Ready, ready};
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -83,7 +82,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
 use authgate::__private::{actix::response as response_of, insert_authentication};
-use authgate::{AuthOptions, GuardUser, HeaderSource, Rejection, Requirement, User};
+use authgate::{AuthOptions, GuardUser, HeaderSource, Rejection, User};
 use pin_project_lite::pin_project;
 
 pub use crate::layer::{
@@ -160,7 +159,7 @@ where
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let extensions = req.extensions();
         ready(
-            lookup::guarded::<U, _>(&*extensions, G::REQUIREMENT)
+            lookup::guarded::<U, _>(&*extensions, &G::REQUIREMENT)
                 .map(|user| Guard::new(user.clone())),
         )
     }
@@ -313,8 +312,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(GuardMiddleware {
             service,
-            requirement: self.requirement(),
-            user: PhantomData,
+            layer: self.clone(),
         }))
     }
 }
@@ -322,14 +320,13 @@ where
 /// The actix-web service made by [`GuardLayer`].
 pub struct GuardMiddleware<S, U = User> {
     service: S,
-    requirement: Requirement,
-    user: PhantomData<fn() -> U>,
+    layer: GuardLayer<U>,
 }
 
 impl<S, U> fmt::Debug for GuardMiddleware<S, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardMiddleware")
-            .field("requirement", &self.requirement)
+            .field("requirement", self.layer.requirement())
             .finish_non_exhaustive()
     }
 }
@@ -348,7 +345,7 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let checked = {
             let extensions = request.extensions();
-            lookup::guarded::<U, _>(&*extensions, self.requirement).map(|_| ())
+            lookup::guarded::<U, _>(&*extensions, self.layer.requirement()).map(|_| ())
         };
         let state = match checked {
             Ok(()) => State::Inner {

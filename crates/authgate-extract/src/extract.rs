@@ -50,15 +50,15 @@ impl<U> Deref for Auth<U> {
 /// own to name a requirement once and reuse it:
 ///
 /// ```
-/// use authgate_extract::{GuardSpec, Requirement};
+/// use authgate_extract::{GuardSpec, Names, Requirement};
 ///
 /// /// Admins and support staff.
 /// struct Staff;
 ///
 /// impl GuardSpec for Staff {
-///     const REQUIREMENT: Requirement = Requirement::AnyRole(&["admin", "support"]);
+///     const REQUIREMENT: Requirement = Requirement::AnyRole(Names::from_static(&["admin", "support"]));
 /// }
-/// assert_eq!(Staff::REQUIREMENT, Requirement::AnyRole(&["admin", "support"]));
+/// assert_eq!(Staff::REQUIREMENT, Requirement::any_role(&["admin", "support"]));
 /// ```
 pub trait GuardSpec {
     /// What the guarded handler requires.

@@ -1,12 +1,14 @@
 //! Route-layer guards: [`GuardLayer`] and the functions that build one.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use authgate::{GuardUser, Requirement, User};
+use authgate::{GuardUser, Names, Requirement, User};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -65,8 +67,12 @@ use crate::lookup;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// Role and scope names may be known only at run time, read from configuration:
+/// `require_role(settings.admin_role.clone())`,
+/// `require_any_role(vec![String::from("admin"), String::from("support")])`.
 pub struct GuardLayer<U = User> {
-    requirement: Requirement,
+    requirement: Arc<Requirement>,
     user: PhantomData<fn() -> U>,
 }
 
@@ -82,9 +88,12 @@ impl GuardLayer<User> {
     #[must_use]
     #[track_caller]
     pub fn new(requirement: Requirement) -> Self {
-        match Self::try_new(requirement) {
-            Ok(layer) => layer,
-            Err(err) => panic!("authgate: invalid guard {requirement:?}: {err}"),
+        if let Err(err) = requirement.validate() {
+            panic!("authgate: invalid guard {requirement:?}: {err}");
+        }
+        Self {
+            requirement: Arc::new(requirement),
+            user: PhantomData,
         }
     }
 
@@ -97,7 +106,7 @@ impl GuardLayer<User> {
     pub fn try_new(requirement: Requirement) -> Result<Self, authgate::InvalidRequirement> {
         requirement.validate()?;
         Ok(Self {
-            requirement,
+            requirement: Arc::new(requirement),
             user: PhantomData,
         })
     }
@@ -115,18 +124,19 @@ impl<U> GuardLayer<U> {
 
     /// What the guard requires.
     #[must_use]
-    pub fn requirement(&self) -> Requirement {
-        self.requirement
+    pub fn requirement(&self) -> &Requirement {
+        &self.requirement
     }
 }
 
 impl<U> Clone for GuardLayer<U> {
     fn clone(&self) -> Self {
-        *self
+        Self {
+            requirement: Arc::clone(&self.requirement),
+            user: PhantomData,
+        }
     }
 }
-
-impl<U> Copy for GuardLayer<U> {}
 
 impl<U> fmt::Debug for GuardLayer<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -136,26 +146,28 @@ impl<U> fmt::Debug for GuardLayer<U> {
     }
 }
 
-/// A guard for users with the role `role`.
+/// A guard for users with the role `role`: a `&'static str`, or a `String` known
+/// only at run time.
 ///
 /// # Panics
 ///
 /// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
 #[track_caller]
-pub fn require_role(role: &'static str) -> GuardLayer {
-    GuardLayer::new(Requirement::Role(role))
+pub fn require_role(role: impl Into<Cow<'static, str>>) -> GuardLayer {
+    GuardLayer::new(Requirement::Role(role.into()))
 }
 
-/// A guard for users with at least one of `roles`.
+/// A guard for users with at least one of `roles`: `&["admin", "support"]`, or a
+/// `Vec<String>` (any [`Names`]) known only at run time.
 ///
 /// # Panics
 ///
 /// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
 #[track_caller]
-pub fn require_any_role(roles: &'static [&'static str]) -> GuardLayer {
-    GuardLayer::new(Requirement::AnyRole(roles))
+pub fn require_any_role(roles: impl Into<Names>) -> GuardLayer {
+    GuardLayer::new(Requirement::AnyRole(roles.into()))
 }
 
 /// A guard for tokens that carry the scope `scope` (one scope token, such as
@@ -169,8 +181,8 @@ pub fn require_any_role(roles: &'static [&'static str]) -> GuardLayer {
 /// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
 #[track_caller]
-pub fn require_scope(scope: &'static str) -> GuardLayer {
-    GuardLayer::new(Requirement::Scope(scope))
+pub fn require_scope(scope: impl Into<Cow<'static, str>>) -> GuardLayer {
+    GuardLayer::new(Requirement::Scope(scope.into()))
 }
 
 /// A guard for tokens that carry every one of `scopes`.
@@ -180,8 +192,8 @@ pub fn require_scope(scope: &'static str) -> GuardLayer {
 /// On an empty name or list, while the router is built (see [`GuardLayer::new`]).
 #[must_use]
 #[track_caller]
-pub fn require_scopes(scopes: &'static [&'static str]) -> GuardLayer {
-    GuardLayer::new(Requirement::Scopes(scopes))
+pub fn require_scopes(scopes: impl Into<Names>) -> GuardLayer {
+    GuardLayer::new(Requirement::Scopes(scopes.into()))
 }
 
 /// A guard for any authenticated user: for a group of routes that need a login behind
@@ -197,7 +209,7 @@ impl<S, U> Layer<S> for GuardLayer<U> {
     fn layer(&self, inner: S) -> Self::Service {
         GuardService {
             inner,
-            layer: *self,
+            layer: self.clone(),
         }
     }
 }
@@ -212,7 +224,7 @@ impl<S: Clone, U> Clone for GuardService<S, U> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            layer: self.layer,
+            layer: self.layer.clone(),
         }
     }
 }
@@ -242,7 +254,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let checked =
-            lookup::guarded::<U, _>(request.extensions(), self.layer.requirement).map(|_| ());
+            lookup::guarded::<U, _>(request.extensions(), &self.layer.requirement).map(|_| ());
         let state = match checked {
             Ok(()) => State::Inner {
                 future: self.inner.call(request),
@@ -336,7 +348,7 @@ mod tests {
     async fn refuses_a_user_without_the_role() {
         assert_eq!(
             require_role("admin").requirement(),
-            Requirement::Role("admin")
+            &Requirement::role("admin")
         );
         let service = ServiceBuilder::new()
             .layer(require_role("admin"))
@@ -352,9 +364,9 @@ mod tests {
         let layer = require_scopes(&["openid", "goauthentik.io/api"]);
         assert_eq!(
             layer.requirement(),
-            Requirement::Scopes(&["openid", "goauthentik.io/api"])
+            &Requirement::scopes(&["openid", "goauthentik.io/api"])
         );
-        let service = ServiceBuilder::new().layer(layer).service_fn(echo);
+        let service = ServiceBuilder::new().layer(layer.clone()).service_fn(echo);
         let refused = service
             .clone()
             .oneshot(request(Some(user("user", &["openid"]))))

@@ -104,6 +104,12 @@
 //! # actix-web
 //!
 //! See the [`actix`] module (feature `actix`).
+// Without the `actix` feature the module is not documented here: link to docs.rs.
+#![cfg_attr(
+    not(feature = "actix"),
+    doc = "\n\n[`actix`]: https://docs.rs/authgate-extract/latest/authgate_extract/actix/index.html\n\
+           [`actix::AuthMiddleware`]: https://docs.rs/authgate-extract/latest/authgate_extract/actix/struct.AuthMiddleware.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod extract;
@@ -115,7 +121,7 @@ pub mod actix;
 #[cfg(feature = "axum")]
 mod axum_impl;
 
-pub use authgate::{AccessToken, GuardUser, Rejection, Requirement, User};
+pub use authgate::{AccessToken, GuardUser, Names, Rejection, Requirement, User};
 #[cfg(feature = "macros")]
 pub use authgate_macros::{require_any_role, require_role, require_scope};
 

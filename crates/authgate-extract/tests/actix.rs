@@ -10,7 +10,9 @@ use authgate_extract::actix::{
 use authgate_extract::{Auth, Guard};
 use authgate_test_support::actix::{call, request};
 use authgate_test_support::{TestResult, Tokens, admin, api_user, setup, support};
-use common::{Admins, AuthentikApi, NobodyListed, Staff, guard_cases, maybe, me};
+use common::{
+    Admins, AuthentikApi, MISMATCH, NobodyListed, Staff, customers, guard_cases, maybe, me,
+};
 use http::StatusCode;
 
 fn optional(auth: &Authenticator) -> AuthMiddleware {
@@ -328,5 +330,35 @@ async fn a_guard_spec_with_an_empty_role_list_refuses_everyone_with_500() -> Tes
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(reply.code(), "guard_misconfigured");
     }
+    Ok(())
+}
+
+#[actix_web::test]
+async fn auth_of_another_user_type_is_a_500_and_option_auth_swallows_it() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let customers = customers(&auth);
+    customers.refresh_keys().await?;
+    let app = test::init_service(
+        App::new()
+            .route("/me", web::get().to(me))
+            .route("/maybe", web::get().to(maybe))
+            .wrap(AuthMiddleware::new(
+                authgate::AuthOptions::from_authenticator(customers).optional(),
+            )),
+    )
+    .await;
+    let token = admin(&issuer);
+    let reply = call(&app, request("GET", "/me", Some(&token), "").to_request()).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.code(), "auth_user_type_mismatch");
+    assert!(reply.text().contains(MISMATCH), "{}", reply.text());
+    // actix-web's own `Option<T>` extractor turns every failure into `None` (the
+    // mismatch is still logged).
+    let reply = call(
+        &app,
+        request("GET", "/maybe", Some(&token), "").to_request(),
+    )
+    .await;
+    assert_eq!((reply.status, reply.text()), (StatusCode::OK, "anonymous"));
     Ok(())
 }

@@ -11,7 +11,9 @@ use authgate_test_support::{Reply, TestResult, Tokens, admin, api_user, setup, s
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use common::{Admins, AuthentikApi, NobodyListed, Staff, guard_cases, maybe, me};
+use common::{
+    Admins, AuthentikApi, MISMATCH, NobodyListed, Staff, customers, guard_cases, maybe, me,
+};
 
 async fn get_(app: &Router, uri: &str, token: Option<&str>) -> Reply {
     send(app, "GET", uri, token, "").await
@@ -283,12 +285,12 @@ fn guards_with_empty_role_or_scope_lists_are_refused_when_built() {
     use authgate_extract::{GuardLayer, require_any_role, require_scopes};
 
     for requirement in [
-        Requirement::AnyRole(&[]),
-        Requirement::Scopes(&[]),
-        Requirement::Role(""),
-        Requirement::Scope("openid email"),
+        Requirement::any_role(&[]),
+        Requirement::scopes(Vec::<String>::new()),
+        Requirement::role(""),
+        Requirement::scope(String::from("openid email")),
     ] {
-        let err = GuardLayer::try_new(requirement).unwrap_err();
+        let err = GuardLayer::try_new(requirement.clone()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -324,6 +326,25 @@ async fn a_guard_spec_with_an_empty_role_list_refuses_everyone_with_500() -> Tes
         let reply = get_(&app, "/nobody", token.as_deref()).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(reply.code(), "guard_misconfigured");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn option_auth_of_another_user_type_is_a_500_not_none() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let customers = customers(&auth);
+    customers.refresh_keys().await?;
+    let app = Router::new()
+        .route("/maybe", get(maybe))
+        .layer(AuthLayer::new(
+            authgate::AuthOptions::from_authenticator(customers).optional(),
+        ));
+    for token in [Some(admin(&issuer)), None] {
+        let reply = get_(&app, "/maybe", token.as_deref()).await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(reply.code(), "auth_user_type_mismatch");
+        assert!(reply.text().contains(MISMATCH), "{}", reply.text());
     }
     Ok(())
 }

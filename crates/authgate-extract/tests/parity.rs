@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use authgate::{AuthConfig, AuthLayer, Authenticator, User};
 use authgate_extract::actix::AuthMiddleware;
-use authgate_extract::{Auth, Guard};
+use authgate_extract::{Auth, Guard, require_role};
 use authgate_test_support::{Reply, TestResult, admin, setup, support};
 use authgate_testkit::TestIssuer;
 use axum::body::Body;
-use common::{Admins, AuthentikApi, maybe};
+use common::{
+    Admins, AuthentikApi, MISMATCH, SupportOnly, admin_and_support, customer, customers, maybe,
+};
 
 /// A request as data, sent to both frameworks.
 #[derive(Debug, Clone)]
@@ -268,5 +270,138 @@ async fn keys_unavailable_answers_503_with_retry_after_alike() -> TestResult {
     assert_eq!(seen[0].retry_after.as_deref(), Some("30"));
     assert!(seen[0].body.contains("keys_unavailable"));
     assert_eq!(seen[1].status, 401);
+    Ok(())
+}
+
+/// What a macro-guarded handler forgets: `user = Customer`.
+#[require_role("admin")]
+async fn macro_guarded() -> &'static str {
+    "admin"
+}
+
+async fn support_only(guard: Guard<SupportOnly>) -> String {
+    guard.into_user().roles.join(",")
+}
+
+#[actix_web::test]
+async fn a_user_type_mismatch_answers_500_alike() -> TestResult {
+    use axum::routing::get;
+    let (issuer, auth) = setup().await?;
+    let customers = customers(&auth);
+    customers.refresh_keys().await?;
+    let options = authgate::AuthOptions::from_authenticator(customers).optional();
+    let axum = axum::Router::new()
+        .route("/me", get(me))
+        .route("/admin", get(admin_only))
+        .route("/macro", get(macro_guarded))
+        .merge(
+            axum::Router::new()
+                .route("/layer", get(|| async { "layer" }))
+                .route_layer(authgate_extract::require_role("admin")),
+        )
+        .route("/customer", get(customer))
+        .layer(AuthLayer::new(options.clone()));
+    let actix = actix_web::test::init_service(
+        actix_web::App::new()
+            .route("/me", actix_web::web::get().to(me))
+            .route("/admin", actix_web::web::get().to(admin_only))
+            .route("/macro", actix_web::web::get().to(macro_guarded))
+            .service(
+                actix_web::web::resource("/layer")
+                    .wrap(authgate_extract::actix::require_role("admin"))
+                    .route(actix_web::web::get().to(|| async { "layer" })),
+            )
+            .route("/customer", actix_web::web::get().to(customer))
+            .wrap(AuthMiddleware::new(options)),
+    )
+    .await;
+
+    let ada = admin(&issuer);
+    let mut requests = Vec::new();
+    for uri in ["/me", "/admin", "/macro", "/layer"] {
+        // Signed in or anonymous: the handler can never get a `User` here.
+        requests.push(Req::get(uri).bearer(&ada));
+        requests.push(Req::get(uri));
+    }
+    requests.push(Req::get("/customer").bearer(&ada));
+    requests.push(Req::get("/customer"));
+    let seen = assert_same!(axum, actix, requests);
+
+    let (mismatches, rest) = seen.split_at(8);
+    for seen in mismatches {
+        assert_eq!(seen.status, 500, "{seen:?}");
+        let body: serde_json::Value = serde_json::from_str(&seen.body)?;
+        assert_eq!(body["error"], "auth_user_type_mismatch");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(MISMATCH), "{message}");
+        assert!(message.contains("common::Customer`"), "{message}");
+        assert_eq!(seen.www_authenticate, None);
+    }
+    assert_eq!((rest[0].status, rest[0].body.as_str()), (200, "ada"));
+    assert_eq!(rest[1].status, 401, "anonymous, with the right type");
+    Ok(())
+}
+
+#[actix_web::test]
+async fn several_roles_and_runtime_role_names_answer_alike() -> TestResult {
+    use axum::routing::get;
+    let (issuer, auth) = setup().await?;
+    // A role name known only at run time, as read from configuration.
+    let support_role = String::from("support");
+    let axum = axum::Router::new()
+        .route("/support", get(support_only))
+        .merge(
+            axum::Router::new()
+                .route("/layer", get(|| async { "layer" }))
+                .route_layer(authgate_extract::require_role(support_role.clone())),
+        )
+        .merge(
+            axum::Router::new()
+                .route("/any", get(|| async { "any" }))
+                .route_layer(authgate_extract::require_any_role(vec![
+                    String::from("billing"),
+                    support_role.clone(),
+                ])),
+        )
+        .layer(AuthLayer::new(auth.clone()));
+    let actix = actix_web::test::init_service(
+        actix_web::App::new()
+            .route("/support", actix_web::web::get().to(support_only))
+            .service(
+                actix_web::web::resource("/layer")
+                    .wrap(authgate_extract::actix::require_role(support_role.clone()))
+                    .route(actix_web::web::get().to(|| async { "layer" })),
+            )
+            .service(
+                actix_web::web::resource("/any")
+                    .wrap(authgate_extract::actix::require_any_role(vec![
+                        String::from("billing"),
+                        support_role.clone(),
+                    ]))
+                    .route(actix_web::web::get().to(|| async { "any" })),
+            )
+            .wrap(AuthMiddleware::new(auth.clone())),
+    )
+    .await;
+
+    let (max, ada, sam) = (admin_and_support(&issuer), admin(&issuer), support(&issuer));
+    let mut requests = Vec::new();
+    for uri in ["/support", "/layer", "/any"] {
+        requests.extend([
+            Req::get(uri).bearer(&max),
+            Req::get(uri).bearer(&sam),
+            Req::get(uri).bearer(&ada),
+        ]);
+    }
+    let seen = assert_same!(axum, actix, requests);
+    let statuses: Vec<u16> = seen.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [200, 200, 403, 200, 200, 403, 200, 200, 403]);
+    assert_eq!(seen[0].body, "admin,support", "max: primary role first");
+    assert!(seen[2].body.contains("this requires the role support"));
+    assert!(
+        seen[8]
+            .body
+            .contains("this requires the role billing or support")
+    );
     Ok(())
 }

@@ -247,7 +247,9 @@ impl Macro {
 
             impl ::authgate_extract::GuardSpec for #marker {
                 const REQUIREMENT: ::authgate_extract::Requirement =
-                    ::authgate_extract::Requirement::#variant(&[#(#values),*]);
+                    ::authgate_extract::Requirement::#variant(
+                        ::authgate_extract::Names::from_static(&[#(#values),*]),
+                    );
             }
 
             #handler
@@ -335,7 +337,7 @@ mod tests {
             .expect("the GuardSpec impl");
         let text = quote!(#spec).to_string();
         assert!(
-            text.contains(r#"Requirement :: AnyRole (& ["admin"])"#),
+            text.contains(r#"Requirement :: AnyRole (:: authgate_extract :: Names :: from_static (& ["admin"]) ,)"#),
             "{text}"
         );
     }

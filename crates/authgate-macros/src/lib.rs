@@ -15,7 +15,7 @@
 //! #[doc(hidden)]
 //! pub struct __authgate_require_role_create;
 //! impl authgate_extract::GuardSpec for __authgate_require_role_create {
-//!     const REQUIREMENT: Requirement = Requirement::AnyRole(&["admin"]);
+//!     const REQUIREMENT: Requirement = Requirement::AnyRole(Names::from_static(&["admin"]));
 //! }
 //! pub async fn create(
 //!     _: authgate_extract::Guard<__authgate_require_role_create, authgate_extract::User>,
@@ -33,7 +33,9 @@
 //! After the roles or scopes, as string literals:
 //!
 //! - `user = path::To::Type`: the user type your claims mapper makes (default
-//!   `authgate_extract::User`); it must implement `authgate_extract::GuardUser`.
+//!   `authgate_extract::User`); it must implement `authgate_extract::GuardUser`. Forget
+//!   it with a custom mapper and every request gets
+//!   `500 auth_user_type_mismatch`, naming both types (logged once), never a 401.
 //! - `framework = "axum"` or `framework = "actix"`: optional. The generated code is the
 //!   same for both; naming one checks at compile time that `authgate-extract` has that
 //!   framework's feature, with an error that says which feature to enable.

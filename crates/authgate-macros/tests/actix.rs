@@ -122,3 +122,46 @@ async fn a_guarded_handler_without_the_middleware_is_a_500() {
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(reply.code(), "auth_layer_missing");
 }
+
+/// The user type of a service with its own claims mapper.
+#[derive(Clone, Debug)]
+struct Member;
+
+impl authgate::GuardUser for Member {
+    fn has_role(&self, _: &str) -> bool {
+        true
+    }
+
+    fn has_scope(&self, _: &str) -> bool {
+        true
+    }
+}
+
+#[actix_web::test]
+async fn a_guard_without_the_mappers_user_type_is_a_500_naming_both_types() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let t = Tokens::new(&issuer);
+    let members =
+        authgate::Authenticator::with_mapper(auth.config().clone(), |_: &authgate::Claims| {
+            Ok(Member)
+        });
+    members.refresh_keys().await?;
+    // `tickets` forgot `user = Member`: it asks for the default `User`.
+    let app = test::init_service(
+        App::new()
+            .route("/tickets", web::get().to(tickets))
+            .wrap(AuthMiddleware::new(members)),
+    )
+    .await;
+    let reply = call(
+        &app,
+        request("GET", "/tickets", Some(&t.admin), "").to_request(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.code(), "auth_user_type_mismatch");
+    let text = reply.text();
+    assert!(text.contains("`authgate::user::User`"), "{text}");
+    assert!(text.contains("actix::Member`"), "{text}");
+    Ok(())
+}

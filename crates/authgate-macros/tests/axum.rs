@@ -165,3 +165,32 @@ async fn a_custom_user_type_is_checked() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_guard_without_the_mappers_user_type_is_a_500_naming_both_types() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let t = Tokens::new(&issuer);
+    let members =
+        authgate::Authenticator::with_mapper(auth.config().clone(), |claims: &authgate::Claims| {
+            Ok(Member {
+                id: claims.sub().to_owned(),
+                rank: String::from("captain"),
+            })
+        });
+    members.refresh_keys().await?;
+    // `tickets` forgot `user = Member`: it asks for the default `User`.
+    let app = Router::new()
+        .route("/tickets", get(handlers::tickets))
+        .layer(AuthLayer::new(
+            authgate::AuthOptions::from_authenticator(members).optional(),
+        ));
+    for token in [Some(t.admin.as_str()), None] {
+        let reply = send(&app, "GET", "/tickets", token, "").await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(reply.code(), "auth_user_type_mismatch");
+        let text = reply.text();
+        assert!(text.contains("`authgate::user::User`"), "{text}");
+        assert!(text.contains("axum::Member`"), "{text}");
+    }
+    Ok(())
+}

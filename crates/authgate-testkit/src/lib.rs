@@ -18,6 +18,11 @@
 //! | [`AuthentikApi`](Endpoint::AuthentikApi) | `{base}/api/v3/authenticators/webauthn/` |
 //!
 //! where `{issuer}` is [`issuer`](TestIssuer::issuer), `{base}/application/o/{slug}/`.
+//! That is Authentik's layout, the default; [`issuer_path`](TestIssuerBuilder::issuer_path)
+//! and [`endpoint_path`](TestIssuerBuilder::endpoint_path) lay the issuer out like
+//! another provider (Keycloak's `{base}/realms/{realm}` with its keys at
+//! `{issuer}/protocol/openid-connect/certs`, Auth0's `{base}/` with
+//! `{base}/.well-known/jwks.json`).
 //! [`base_url`](TestIssuer::base_url) is the loopback base and
 //! [`endpoint_url`](TestIssuer::endpoint_url) an endpoint's loopback URL.
 //!

@@ -93,6 +93,107 @@ async fn urls_are_authentik_shaped() {
 }
 
 #[tokio::test]
+async fn an_issuer_path_lays_the_issuer_out_like_keycloak() {
+    use authgate_testkit::Endpoint;
+    let certs = "/realms/shop/protocol/openid-connect/certs";
+    let issuer = TestIssuer::builder()
+        .client_id("shop-api")
+        .public_url("https://kc.example.com")
+        .issuer_path("/realms/shop")
+        .endpoint_path(Endpoint::Jwks, certs)
+        .endpoint_path(
+            Endpoint::Authorize,
+            "/realms/shop/protocol/openid-connect/auth",
+        )
+        .endpoint_path(
+            Endpoint::Token,
+            "/realms/shop/protocol/openid-connect/token",
+        )
+        .start()
+        .await
+        .unwrap();
+    let base = issuer.base_url();
+    assert_eq!(issuer.issuer(), "https://kc.example.com/realms/shop");
+    assert_eq!(
+        issuer.discovery_url(),
+        format!("{base}/realms/shop/.well-known/openid-configuration")
+    );
+    assert_eq!(issuer.jwks_url(), format!("{base}{certs}"));
+    let doc = get_json(&issuer.discovery_url()).await;
+    assert_eq!(doc["issuer"], "https://kc.example.com/realms/shop");
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("https://kc.example.com{certs}").as_str()
+    );
+    assert_eq!(
+        doc["token_endpoint"],
+        "https://kc.example.com/realms/shop/protocol/openid-connect/token"
+    );
+    assert_eq!(
+        doc["end_session_endpoint"],
+        "https://kc.example.com/realms/shop/end-session/"
+    );
+    assert_eq!(served_kids(&served_jwks(&issuer).await), ["rsa-1", "ec-1"]);
+    let claims = decode_segment(issuer.token().sign().split('.').nth(1).unwrap());
+    assert_eq!(claims["iss"], "https://kc.example.com/realms/shop");
+    assert_eq!(
+        issuer.env(),
+        vec![
+            (
+                "OIDC_ISSUER",
+                "https://kc.example.com/realms/shop".to_owned()
+            ),
+            ("OIDC_AUDIENCE", "shop-api".to_owned()),
+            ("OIDC_CLIENT_ID", "shop-api".to_owned()),
+            ("OIDC_CLIENT_SECRET", "authgate-test-secret".to_owned()),
+            ("OIDC_INTERNAL_URL", base),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_issuer_at_the_root_keeps_its_trailing_slash() {
+    use authgate_testkit::Endpoint;
+    let issuer = TestIssuer::builder()
+        .issuer_path("/")
+        .endpoint_path(Endpoint::Jwks, "/.well-known/jwks.json")
+        .start()
+        .await
+        .unwrap();
+    let base = issuer.base_url();
+    assert_eq!(issuer.issuer(), format!("{base}/"));
+    let doc = get_json(&format!("{base}/.well-known/openid-configuration")).await;
+    assert_eq!(doc["issuer"], format!("{base}/").as_str());
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("{base}/.well-known/jwks.json").as_str()
+    );
+}
+
+#[tokio::test]
+async fn bad_or_clashing_paths_are_refused() {
+    use authgate_testkit::Endpoint;
+    for path in ["realms/x", "/a?b", "/a#b", "/{param}", "/a b"] {
+        let err = TestIssuer::builder().issuer_path(path).start().await;
+        assert!(
+            matches!(err, Err(TestkitError::InvalidConfig(_))),
+            "{path}: {err:?}"
+        );
+    }
+    let clash = TestIssuer::builder()
+        .issuer_path("/realms/x")
+        .endpoint_path(Endpoint::Token, "/realms/x/jwks/")
+        .start()
+        .await;
+    match clash {
+        Err(TestkitError::InvalidConfig(message)) => {
+            assert!(message.contains("two endpoints"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn discovery_document_fields() {
     let issuer = TestIssuer::builder()
         .slug("my-app")

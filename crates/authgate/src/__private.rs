@@ -1,6 +1,7 @@
 //! Helpers for authgate's own adapter crates (`authgate-extract`, `authgate-flow`):
 //! not a public API, not covered by semver, hidden from the docs (as `axum::__private`).
 
+use std::any::{TypeId, type_name};
 use std::sync::Arc;
 
 use crate::authenticator::{Authentication, Authenticator};
@@ -9,10 +10,14 @@ pub use crate::config::{EnvVars, parse_http_url};
 pub use crate::request::{cookie_value, is_unsafe_method, origin_is_trusted};
 
 /// Put into the request extensions by every adapter that ran, so extractors can tell
-/// "no user" (401) from "no adapter installed" (a server bug, 500).
+/// "no user" (401) from "no adapter installed" (a server bug, 500), and "no user
+/// because the request is anonymous" from "the adapter makes users of another type"
+/// (a server bug too, 500).
 #[derive(Debug, Clone)]
 pub struct AuthMarker {
     realm: Arc<str>,
+    user_type: TypeId,
+    user_type_name: &'static str,
 }
 
 impl AuthMarker {
@@ -20,6 +25,18 @@ impl AuthMarker {
     #[must_use]
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The user type the adapter makes (whether or not this request carried a user).
+    #[must_use]
+    pub fn user_type_id(&self) -> TypeId {
+        self.user_type
+    }
+
+    /// The name of the user type the adapter makes (`std::any::type_name`).
+    #[must_use]
+    pub fn user_type_name(&self) -> &'static str {
+        self.user_type_name
     }
 }
 
@@ -52,6 +69,8 @@ pub fn insert_authentication<E, U>(
     }
     extensions.insert_value(AuthMarker {
         realm: auth.realm().clone(),
+        user_type: TypeId::of::<U>(),
+        user_type_name: type_name::<U>(),
     });
 }
 

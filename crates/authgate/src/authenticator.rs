@@ -134,13 +134,13 @@ fn now() -> i64 {
 
 impl Authenticator<User> {
     /// An authenticator that maps claims to the default [`User`] with the configured
-    /// role table.
+    /// role table, default role and roles claim ([`DefaultMapper::from_config`]).
     ///
     /// Key discovery starts in the background as soon as a tokio runtime is available
     /// (right away when called inside one, otherwise at the first request).
     #[must_use]
     pub fn new(config: AuthConfig) -> Self {
-        let mapper = DefaultMapper::new(config.role_map().clone(), config.default_role());
+        let mapper = DefaultMapper::from_config(&config);
         Self::with_mapper(config, mapper)
     }
 }

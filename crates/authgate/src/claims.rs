@@ -72,12 +72,30 @@ impl Claims {
 
     /// The `groups` claim: its string entries.
     pub fn groups(&self) -> impl Iterator<Item = &str> + Clone {
-        self.map
-            .get("groups")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+        self.strings("groups")
+    }
+
+    /// A claim by dotted path into nested objects: `groups`, `realm_access.roles`,
+    /// `resource_access.shop-api.roles` (Keycloak), `https://example.com/roles`
+    /// (Auth0's namespaced claims).
+    ///
+    /// At each level the longest key that matches wins, so keys that contain dots (a
+    /// URL-shaped claim name, a client id such as `shop.api`) are found as they are.
+    #[must_use]
+    pub fn lookup(&self, path: &str) -> Option<&Value> {
+        lookup(&self.map, path)
+    }
+
+    /// The strings at a dotted path (see [`lookup`](Self::lookup)): the string
+    /// entries of an array, or a single string; nothing for anything else.
+    pub fn strings(&self, path: &str) -> impl Iterator<Item = &str> + Clone {
+        let (one, many) = match self.lookup(path) {
+            Some(Value::String(s)) => (Some(s.as_str()), None),
+            Some(Value::Array(items)) => (None, Some(items)),
+            _ => (None, None),
+        };
+        one.into_iter()
+            .chain(many.into_iter().flatten().filter_map(Value::as_str))
     }
 
     /// The scopes: `scope` (space separated), or `scp` (a string or an array).
@@ -104,6 +122,21 @@ impl Claims {
     pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&Value::Object(self.map.clone()))
     }
+}
+
+/// `path` in `map`: the whole path as a key first, then the longest dotted prefix that
+/// names an object, recursively.
+fn lookup<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(value) = map.get(path) {
+        return Some(value);
+    }
+    path.rmatch_indices('.').find_map(|(dot, _)| {
+        let (key, rest) = (&path[..dot], &path[dot + 1..]);
+        match map.get(key) {
+            Some(Value::Object(inner)) if !rest.is_empty() => lookup(inner, rest),
+            _ => None,
+        }
+    })
 }
 
 /// Turns verified claims into a service's user type.
@@ -136,6 +169,40 @@ pub(crate) mod tests {
         let Value::Object(map) = value else { panic!() };
         let sub = map["sub"].as_str().unwrap().to_owned();
         Claims::new(map, sub, 0)
+    }
+
+    #[test]
+    fn dotted_paths_reach_nested_claims() {
+        let c = claims(json!({
+            "sub": "u",
+            "groups": ["g1", 7, "g2"],
+            "roles": "solo",
+            "realm_access": {"roles": ["admin", "support"]},
+            "resource_access": {
+                "shop.api": {"roles": ["buyer"]},
+                "shop": {"api": {"roles": ["wrong"]}, "roles": ["shop-role"]}
+            },
+            "https://example.com/roles": ["editor"],
+            "https://example.com/nested": {"roles": ["x"]}
+        }));
+        let strings = |path| c.strings(path).collect::<Vec<_>>();
+        assert_eq!(strings("groups"), ["g1", "g2"]);
+        assert_eq!(strings("roles"), ["solo"]);
+        assert_eq!(strings("realm_access.roles"), ["admin", "support"]);
+        // The longest matching key wins: `shop.api` before `shop` → `api`.
+        assert_eq!(strings("resource_access.shop.api.roles"), ["buyer"]);
+        assert_eq!(strings("resource_access.shop.roles"), ["shop-role"]);
+        assert_eq!(strings("https://example.com/roles"), ["editor"]);
+        assert_eq!(strings("https://example.com/nested.roles"), ["x"]);
+        for nothing in [
+            "realm_access",
+            "realm_access.",
+            "missing.roles",
+            "sub.x",
+            "",
+        ] {
+            assert!(strings(nothing).is_empty(), "{nothing}");
+        }
     }
 
     #[test]

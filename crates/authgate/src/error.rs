@@ -332,6 +332,18 @@ pub enum ConfigError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// Two settings (or environment variables) that must agree do not: the
+    /// `AUTHENTIK_*` and the generic `OIDC_*` names for one thing, set to different
+    /// values.
+    #[error("{name} and {other} disagree: {reason}")]
+    Conflict {
+        /// The setting or variable name.
+        name: &'static str,
+        /// The other one.
+        other: &'static str,
+        /// What differs and how to fix it (never a secret's value).
+        reason: String,
+    },
 }
 
 impl ConfigError {
@@ -348,6 +360,17 @@ impl ConfigError {
             name,
             expected,
             source: None,
+        }
+    }
+
+    /// `name` and `other` are both set, to values that disagree; `reason` says how
+    /// (never put a secret's value in it).
+    #[must_use]
+    pub fn conflict(name: &'static str, other: &'static str, reason: impl Into<String>) -> Self {
+        Self::Conflict {
+            name,
+            other,
+            reason: reason.into(),
         }
     }
 

@@ -38,7 +38,7 @@ pub use authenticator::{AccessToken, Authentication, Authenticator};
 pub use claims::{Claims, ClaimsMapper};
 pub use config::{AuthConfig, AuthConfigBuilder};
 pub use error::{AuthError, ConfigError, FetchError, MapError};
-pub use guard::{GuardError, GuardUser, InvalidRequirement, Requirement};
+pub use guard::{GuardError, GuardUser, InvalidRequirement, Names, Requirement};
 pub use jsonwebtoken::Algorithm;
 pub use keys::ProviderMetadata;
 pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};

@@ -6,7 +6,7 @@
 //! | route | who | answer |
 //! |---|---|---|
 //! | `GET /healthz` | anyone | 200 `{"status":"ok"}` |
-//! | `GET /api/me` | any authenticated user | 200, the mapped user (`sub`, `email`, `name`, `organizationId`, `role`, `groups`, `scopes`) |
+//! | `GET /api/me` | any authenticated user | 200, the mapped user (`sub`, `email`, `name`, `organizationId`, `role`, `roles`, `groups`, `scopes`) |
 //! | `GET /api/admin` | role `admin` | 200 |
 //! | `GET /api/support` | role `admin` or `support` | 200 |
 //! | `POST /api/items` | any authenticated user, JSON `{"name": ...}` | 201, the stored item (cookie-authenticated cross-origin requests get 403 from the CSRF check) |

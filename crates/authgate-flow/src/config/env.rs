@@ -47,7 +47,14 @@ impl FlowConfig {
         let env = EnvVars::new(get);
         let var = |name| env.var(name);
         let required = |name, expected| env.required(name, expected).map_err(FlowConfigError::from);
-        let client_id = required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?;
+        // The generic names first, then their Authentik twins; both when they agree.
+        let generic = var("OIDC_ISSUER").is_some();
+        let client_id = match env.either("OIDC_CLIENT_ID", "AUTHENTIK_CLIENT_ID")? {
+            Some((_, id)) => id,
+            None if generic => required("OIDC_CLIENT_ID", "the OAuth client id")?,
+            None => required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?,
+        };
+        let client_secret = env.either("OIDC_CLIENT_SECRET", "AUTHENTIK_CLIENT_SECRET")?;
         let frontend = required("FRONTEND_URL", "the frontend's base URL")?;
         let api = required("API_URL", "this API's public base URL")?;
         let mut builder = FlowConfig::builder(client_id, frontend, api);
@@ -64,10 +71,18 @@ impl FlowConfig {
         };
         builder = builder.client_auth(auth);
         if auth != ClientAuth::None {
-            builder = builder.client_secret(required(
-                "AUTHENTIK_CLIENT_SECRET",
-                "the OAuth client secret (or AUTH_CLIENT_AUTH=none for a public client)",
-            )?);
+            let secret = match client_secret {
+                Some((_, secret)) => secret,
+                None => required(
+                    if generic {
+                        "OIDC_CLIENT_SECRET"
+                    } else {
+                        "AUTHENTIK_CLIENT_SECRET"
+                    },
+                    "the OAuth client secret (or AUTH_CLIENT_AUTH=none for a public client)",
+                )?,
+            };
+            builder = builder.client_secret(secret);
         }
         if let Some(env) = var("APP_ENV") {
             builder = builder.production(env.trim().eq_ignore_ascii_case("production"));
@@ -257,6 +272,68 @@ mod tests {
                 }
                 other => panic!("{name}={value}: unexpected {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_generic_client_names_are_read() {
+        let vars = [
+            ("OIDC_ISSUER", "https://kc.example.com/realms/shop"),
+            ("OIDC_CLIENT_ID", "shop-web"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            ("FRONTEND_URL", "http://localhost:5173"),
+            ("API_URL", "http://localhost:3000"),
+        ];
+        let config = FlowConfig::from_env_with(env(&vars)).unwrap();
+        assert_eq!(config.client_id(), "shop-web");
+        // Both families agreeing is fine.
+        let mut both = vars.to_vec();
+        both.extend([
+            ("AUTHENTIK_CLIENT_ID", "shop-web"),
+            ("AUTHENTIK_CLIENT_SECRET", "s3cret"),
+        ]);
+        assert_eq!(
+            FlowConfig::from_env_with(env(&both)).unwrap().client_id(),
+            "shop-web"
+        );
+        // Missing, the generic names are asked for.
+        for missing in ["OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"] {
+            let vars: Vec<_> = vars
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            match FlowConfig::from_env_with(env(&vars)) {
+                Err(FlowConfigError::Config(ConfigError::Missing { name, .. })) => {
+                    assert_eq!(name, missing)
+                }
+                other => panic!("{missing}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn client_names_that_disagree_are_refused_without_the_secret() {
+        for (name, value, twin) in [
+            ("OIDC_CLIENT_ID", "other", "AUTHENTIK_CLIENT_ID"),
+            (
+                "OIDC_CLIENT_SECRET",
+                "other-secret",
+                "AUTHENTIK_CLIENT_SECRET",
+            ),
+        ] {
+            let err = FlowConfig::from_env_with(env(&with(&[(name, value)]))).unwrap_err();
+            match &err {
+                FlowConfigError::Config(ConfigError::Conflict { name: n, other, .. }) => {
+                    assert_eq!((*n, *other), (name, twin))
+                }
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+            let text = err.to_string();
+            assert!(
+                !text.contains("other-secret") && !text.contains("\"secret\""),
+                "{text}"
+            );
         }
     }
 }

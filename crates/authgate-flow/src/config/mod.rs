@@ -101,8 +101,8 @@ impl FlowConfigError {
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
-/// | `AUTHENTIK_CLIENT_ID` | the OAuth client id | required |
-/// | `AUTHENTIK_CLIENT_SECRET` | the client secret | required unless `AUTH_CLIENT_AUTH=none` |
+/// | `AUTHENTIK_CLIENT_ID` or `OIDC_CLIENT_ID` | the OAuth client id | required |
+/// | `AUTHENTIK_CLIENT_SECRET` or `OIDC_CLIENT_SECRET` | the client secret | required unless `AUTH_CLIENT_AUTH=none` |
 /// | `AUTH_CLIENT_AUTH` | `client_secret_basic`, `client_secret_post` or `none` | `client_secret_basic` |
 /// | `FRONTEND_URL` | the frontend's base URL | required |
 /// | `API_URL` | this API's public base URL (the callback is `{API_URL}{prefix}/callback`) | required |
@@ -114,9 +114,15 @@ impl FlowConfigError {
 /// | `AUTH_POST_LOGOUT_REDIRECT_URL` | where the provider sends the browser after logout | `FRONTEND_URL` |
 /// | `AUTH_STATE_SECRET` | seals login states into their cookie; shared by every instance (at least 32 bytes) | derived from the client secret |
 ///
+/// Either name of a pair may be used (the `OIDC_*` ones with `OIDC_ISSUER`, for a
+/// provider other than Authentik); both may be set if they hold the same value, and
+/// a pair that disagrees is refused with
+/// [`ConfigError::Conflict`](authgate::ConfigError::Conflict).
+///
 /// [`Flow::from_env`](crate::Flow::from_env) also reads the core's variables
-/// (`AUTHENTIK_URL`, `AUTHENTIK_INTERNAL_URL`, `AUTHENTIK_APP_SLUG`, `AUTH_COOKIE_NAME`,
-/// …) through [`authgate::AuthConfig::from_env`].
+/// (`AUTHENTIK_URL`, `AUTHENTIK_INTERNAL_URL`, `AUTHENTIK_APP_SLUG`, or `OIDC_ISSUER`,
+/// `OIDC_AUDIENCE`, `OIDC_INTERNAL_URL`; `AUTH_COOKIE_NAME`, …) through
+/// [`authgate::AuthConfig::from_env`].
 ///
 /// # The `goauthentik.io/api` scope
 ///

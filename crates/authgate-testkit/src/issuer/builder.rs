@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use super::counters::Counters;
+use super::counters::{Counters, Endpoint};
 use super::keys::KeySet;
 use super::shared::{Client, Shared};
 use super::{
@@ -53,6 +53,8 @@ pub struct TestIssuerBuilder {
     users: Vec<TestUser>,
     auto_login: Option<String>,
     public_url: Option<String>,
+    issuer_path: Option<String>,
+    endpoint_paths: Vec<(Endpoint, String)>,
     access_token_lifetime: Duration,
     rotation: bool,
 }
@@ -79,6 +81,8 @@ impl Default for TestIssuerBuilder {
             users: Vec::new(),
             auto_login: None,
             public_url: None,
+            issuer_path: None,
+            endpoint_paths: Vec::new(),
             access_token_lifetime: DEFAULT_TOKEN_LIFETIME,
             rotation: true,
         }
@@ -93,6 +97,14 @@ fn is_base_url(url: &str) -> bool {
             && u.query().is_none()
             && u.fragment().is_none()
     })
+}
+
+/// Whether `path` can be a route: `/...`, without query, fragment, route parameters
+/// (braces) or whitespace.
+fn is_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains(['?', '#', '{', '}'])
+        && !path.contains(char::is_whitespace)
 }
 
 impl TestIssuerBuilder {
@@ -161,6 +173,50 @@ impl TestIssuerBuilder {
         self
     }
 
+    /// Lays the issuer out like another provider: the issuer identifier becomes
+    /// `{public_url}{path}` exactly (a trailing slash is kept or left out as given),
+    /// discovery is at `{issuer}/.well-known/openid-configuration`, and JWKS and
+    /// end-session move below the issuer (`{issuer}/jwks/`, `{issuer}/end-session/`)
+    /// unless [`endpoint_path`](Self::endpoint_path) puts them elsewhere. The slug is
+    /// then unused, and [`TestIssuer::env`] gives the generic `OIDC_*` variables.
+    ///
+    /// ```
+    /// use authgate_testkit::{Endpoint, TestIssuer};
+    ///
+    /// // Keycloak: a realm.
+    /// let keycloak = TestIssuer::builder()
+    ///     .issuer_path("/realms/shop")
+    ///     .endpoint_path(Endpoint::Jwks, "/realms/shop/protocol/openid-connect/certs")
+    ///     .start_blocking()?;
+    /// assert_eq!(keycloak.issuer(), format!("{}/realms/shop", keycloak.base_url()));
+    /// assert!(keycloak.jwks_url().ends_with("/realms/shop/protocol/openid-connect/certs"));
+    ///
+    /// // Auth0: the tenant's root, with the trailing slash.
+    /// let auth0 = TestIssuer::builder()
+    ///     .issuer_path("/")
+    ///     .endpoint_path(Endpoint::Jwks, "/.well-known/jwks.json")
+    ///     .start_blocking()?;
+    /// assert_eq!(auth0.issuer(), format!("{}/", auth0.base_url()));
+    /// assert_eq!(
+    ///     auth0.discovery_url(),
+    ///     format!("{}/.well-known/openid-configuration", auth0.base_url())
+    /// );
+    /// # Ok::<(), authgate_testkit::TestkitError>(())
+    /// ```
+    pub fn issuer_path(mut self, path: &str) -> Self {
+        self.issuer_path = Some(path.to_owned());
+        self
+    }
+
+    /// Serves `endpoint` at this path (starting with `/`) instead of its default, as
+    /// another provider lays it out. Discovery, which OpenID Connect fixes below the
+    /// issuer, may move too (for a provider that serves it elsewhere).
+    pub fn endpoint_path(mut self, endpoint: Endpoint, path: &str) -> Self {
+        self.endpoint_paths.retain(|(e, _)| *e != endpoint);
+        self.endpoint_paths.push((endpoint, path.to_owned()));
+        self
+    }
+
     /// The lifetime of the access and ID tokens the token endpoint issues
     /// (`expires_in`; default 300 s).
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
@@ -212,8 +268,8 @@ impl TestIssuerBuilder {
     /// # Errors
     ///
     /// [`TestkitError::InvalidConfig`] for a bad slug, a public URL that is not
-    /// an `http(s)` base URL, or an auto-login `sub` that is not a configured
-    /// user; [`TestkitError::KeyGeneration`] if a key cannot be generated;
+    /// an `http(s)` base URL, an issuer or endpoint path that is not a plain path, two
+    /// endpoints at one path, or an auto-login `sub` that is not a configured user; [`TestkitError::KeyGeneration`] if a key cannot be generated;
     /// [`TestkitError::Io`] if the listener, runtime or thread cannot be created.
     pub async fn start(self) -> Result<TestIssuer, TestkitError> {
         self.start_blocking()
@@ -237,6 +293,17 @@ impl TestIssuerBuilder {
             return Err(TestkitError::InvalidConfig(format!(
                 "public URL {url:?} must be an http(s) URL without query or fragment"
             )));
+        }
+        let paths = self
+            .issuer_path
+            .iter()
+            .chain(self.endpoint_paths.iter().map(|(_, p)| p));
+        for path in paths {
+            if !is_path(path) {
+                return Err(TestkitError::InvalidConfig(format!(
+                    "path {path:?} must start with '/' and have no query, fragment, braces or whitespace"
+                )));
+            }
         }
         if let Some(sub) = &self.auto_login
             && !self.users.iter().any(|u| u.sub() == sub)
@@ -277,12 +344,33 @@ impl TestIssuerBuilder {
         let addr = listener.local_addr()?;
         let loopback_base = format!("http://{addr}");
         let public_base = self.public_url.unwrap_or_else(|| loopback_base.clone());
-        let issuer = format!("{public_base}/application/o/{}/", self.slug);
+        let authentik_layout = self.issuer_path.is_none();
+        let issuer_path = self
+            .issuer_path
+            .unwrap_or_else(|| format!("/application/o/{}/", self.slug));
+        let issuer = format!("{public_base}{issuer_path}");
+        let paths = Endpoint::ALL.map(|endpoint| {
+            self.endpoint_paths
+                .iter()
+                .find(|(e, _)| *e == endpoint)
+                .map_or_else(|| endpoint.default_path(&issuer_path), |(_, p)| p.clone())
+        });
+        if let Some(path) = paths
+            .iter()
+            .enumerate()
+            .find_map(|(i, path)| paths[..i].contains(path).then_some(path))
+        {
+            return Err(TestkitError::InvalidConfig(format!(
+                "two endpoints would be served at {path:?}"
+            )));
+        }
         let shared = Arc::new(Shared {
             loopback_base,
             public_base,
             issuer,
             slug: self.slug,
+            authentik_layout,
+            paths,
             client: Client {
                 id: self.client_id,
                 secret: (self.client_auth != ClientAuthMethod::None).then_some(self.client_secret),

@@ -7,19 +7,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Endpoint {
-    /// `{issuer}.well-known/openid-configuration`.
+    /// `{issuer}.well-known/openid-configuration` (where OpenID Connect Discovery 1.0
+    /// puts it, whatever the issuer path).
     Discovery,
-    /// `{issuer}jwks/`.
+    /// `{issuer}jwks/` by default.
     Jwks,
-    /// `{base}/application/o/authorize/`.
+    /// `{base}/application/o/authorize/` by default.
     Authorize,
-    /// `{base}/application/o/token/`.
+    /// `{base}/application/o/token/` by default.
     Token,
-    /// `{base}/application/o/userinfo/`.
+    /// `{base}/application/o/userinfo/` by default.
     Userinfo,
-    /// `{base}/application/o/revoke/` (RFC 7009).
+    /// `{base}/application/o/revoke/` (RFC 7009) by default.
     Revocation,
-    /// `{issuer}end-session/` (RP-Initiated Logout).
+    /// `{issuer}end-session/` (RP-Initiated Logout) by default.
     EndSession,
     /// The stand-in for Authentik's `GET /api/v3/authenticators/webauthn/`.
     AuthentikApi,
@@ -37,22 +38,24 @@ impl Endpoint {
         Endpoint::AuthentikApi,
     ];
 
-    fn index(self) -> usize {
+    /// The index of the endpoint in [`Endpoint::ALL`].
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 
-    /// The path of the endpoint on the loopback server.
-    pub(crate) fn path(self, slug: &str) -> String {
+    /// The endpoint's default path for an issuer at `issuer_path` (Authentik's layout:
+    /// discovery, JWKS and end-session below the issuer, the rest shared by every
+    /// application).
+    pub(crate) fn default_path(self, issuer_path: &str) -> String {
+        let issuer = issuer_path.trim_end_matches('/');
         match self {
-            Endpoint::Discovery => {
-                format!("/application/o/{slug}/.well-known/openid-configuration")
-            }
-            Endpoint::Jwks => format!("/application/o/{slug}/jwks/"),
+            Endpoint::Discovery => format!("{issuer}/.well-known/openid-configuration"),
+            Endpoint::Jwks => format!("{issuer}/jwks/"),
             Endpoint::Authorize => "/application/o/authorize/".to_owned(),
             Endpoint::Token => "/application/o/token/".to_owned(),
             Endpoint::Userinfo => "/application/o/userinfo/".to_owned(),
             Endpoint::Revocation => "/application/o/revoke/".to_owned(),
-            Endpoint::EndSession => format!("/application/o/{slug}/end-session/"),
+            Endpoint::EndSession => format!("{issuer}/end-session/"),
             Endpoint::AuthentikApi => "/api/v3/authenticators/webauthn/".to_owned(),
         }
     }

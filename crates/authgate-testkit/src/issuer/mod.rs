@@ -149,18 +149,20 @@ impl TestIssuer {
     }
 
     /// The issuer identifier, `{public_url}/application/o/{slug}/` (with the
-    /// trailing slash): the `iss` of every token.
+    /// trailing slash), or `{public_url}{issuer path}` with an
+    /// [issuer path](TestIssuerBuilder::issuer_path): the `iss` of every token.
     pub fn issuer(&self) -> String {
         self.inner.shared.issuer.clone()
     }
 
     /// The discovery document on the loopback server,
-    /// `{base_url}/application/o/{slug}/.well-known/openid-configuration`.
+    /// `{base_url}/application/o/{slug}/.well-known/openid-configuration` by default.
     pub fn discovery_url(&self) -> String {
         self.endpoint_url(Endpoint::Discovery)
     }
 
-    /// The key set on the loopback server, `{base_url}/application/o/{slug}/jwks/`.
+    /// The key set on the loopback server, `{base_url}/application/o/{slug}/jwks/` by
+    /// default.
     pub fn jwks_url(&self) -> String {
         self.endpoint_url(Endpoint::Jwks)
     }
@@ -177,22 +179,39 @@ impl TestIssuer {
     }
 
     /// The environment a service needs to trust this issuer and run the login
-    /// flow against it: `AUTHENTIK_URL` ([`public_url`](Self::public_url)),
-    /// `AUTHENTIK_APP_SLUG`, `AUTHENTIK_CLIENT_ID`, then `AUTHENTIK_CLIENT_SECRET`
-    /// (unless the client is public) and `AUTHENTIK_INTERNAL_URL`
-    /// ([`base_url`](Self::base_url), only when a public URL is set).
+    /// flow against it.
+    ///
+    /// Laid out like Authentik (the default): `AUTHENTIK_URL`
+    /// ([`public_url`](Self::public_url)), `AUTHENTIK_APP_SLUG`,
+    /// `AUTHENTIK_CLIENT_ID`, then `AUTHENTIK_CLIENT_SECRET` (unless the client is
+    /// public) and `AUTHENTIK_INTERNAL_URL` ([`base_url`](Self::base_url), only when a
+    /// public URL is set).
+    ///
+    /// With an [issuer path](TestIssuerBuilder::issuer_path), the generic names:
+    /// `OIDC_ISSUER` ([`issuer`](Self::issuer)), `OIDC_AUDIENCE` and `OIDC_CLIENT_ID`
+    /// (the client id), then `OIDC_CLIENT_SECRET` and `OIDC_INTERNAL_URL` likewise.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env = vec![
-            ("AUTHENTIK_URL", self.public_url()),
-            ("AUTHENTIK_APP_SLUG", self.slug().to_owned()),
-            ("AUTHENTIK_CLIENT_ID", self.client_id().to_owned()),
-        ];
-        if let Some(secret) = self.client_secret() {
-            env.push(("AUTHENTIK_CLIENT_SECRET", secret));
-        }
         let shared = &self.inner.shared;
+        let (mut env, secret, internal) = if shared.authentik_layout {
+            let env = vec![
+                ("AUTHENTIK_URL", self.public_url()),
+                ("AUTHENTIK_APP_SLUG", self.slug().to_owned()),
+                ("AUTHENTIK_CLIENT_ID", self.client_id().to_owned()),
+            ];
+            (env, "AUTHENTIK_CLIENT_SECRET", "AUTHENTIK_INTERNAL_URL")
+        } else {
+            let env = vec![
+                ("OIDC_ISSUER", self.issuer()),
+                ("OIDC_AUDIENCE", self.client_id().to_owned()),
+                ("OIDC_CLIENT_ID", self.client_id().to_owned()),
+            ];
+            (env, "OIDC_CLIENT_SECRET", "OIDC_INTERNAL_URL")
+        };
+        if let Some(value) = self.client_secret() {
+            env.push((secret, value));
+        }
         if shared.public_base != shared.loopback_base {
-            env.push(("AUTHENTIK_INTERNAL_URL", self.base_url()));
+            env.push((internal, self.base_url()));
         }
         env
     }

@@ -62,7 +62,7 @@ fn router(shared: &Arc<Shared>) -> Router {
             (Arc::clone(shared), endpoint),
             gate,
         ));
-        router = router.route(&endpoint.path(&shared.slug), gated);
+        router = router.route(shared.path(endpoint), gated);
     }
     router.with_state(Arc::clone(shared))
 }

@@ -23,9 +23,13 @@ pub(crate) struct Shared {
     pub(crate) loopback_base: String,
     /// The advertised base: the public URL, else the loopback base.
     pub(crate) public_base: String,
-    /// `{public_base}/application/o/{slug}/`.
+    /// `{public_base}{issuer path}`: `{public_base}/application/o/{slug}/` by default.
     pub(crate) issuer: String,
     pub(crate) slug: String,
+    /// Whether the issuer is laid out like Authentik (no issuer path set).
+    pub(crate) authentik_layout: bool,
+    /// The path of every endpoint, by [`Endpoint::index`].
+    pub(crate) paths: [String; Endpoint::ALL.len()],
     pub(crate) client: Client,
     pub(crate) keys: RwLock<KeySet>,
     pub(crate) outage: AtomicBool,
@@ -50,13 +54,18 @@ impl Shared {
         self.outage.load(Ordering::SeqCst)
     }
 
+    /// The path of `endpoint` on the server.
+    pub(crate) fn path(&self, endpoint: Endpoint) -> &str {
+        &self.paths[endpoint.index()]
+    }
+
     /// The URL the discovery document advertises for `endpoint`.
     pub(crate) fn advertised_url(&self, endpoint: Endpoint) -> String {
-        format!("{}{}", self.public_base, endpoint.path(&self.slug))
+        format!("{}{}", self.public_base, self.path(endpoint))
     }
 
     /// The URL of `endpoint` on the loopback server.
     pub(crate) fn loopback_url(&self, endpoint: Endpoint) -> String {
-        format!("{}{}", self.loopback_base, endpoint.path(&self.slug))
+        format!("{}{}", self.loopback_base, self.path(endpoint))
     }
 }

@@ -241,8 +241,8 @@ fn answer(shared: &Shared, params: Params, choice: Choice, status: StatusCode) -
                     return redirect(status, &location);
                 }
                 None => {
-                    let action = Endpoint::Authorize.path(&shared.slug);
-                    return page::sign_in(&action, &shared.client.id, &request.params, &st.users);
+                    let action = shared.path(Endpoint::Authorize);
+                    return page::sign_in(action, &shared.client.id, &request.params, &st.users);
                 }
             }
         }

@@ -43,6 +43,7 @@ pub struct AuthConfigBuilder {
     cookie_name_set: bool,
     role_map: RoleMap,
     default_role: String,
+    roles_claim: Option<String>,
     leeway: Duration,
     algorithms: Vec<Algorithm>,
     max_token_bytes: usize,
@@ -76,6 +77,7 @@ impl AuthConfigBuilder {
             cookie_name_set: false,
             role_map: RoleMap::new(),
             default_role: String::from("user"),
+            roles_claim: None,
             leeway: Duration::from_secs(60),
             algorithms: alg::all(),
             max_token_bytes: 16 * 1024,
@@ -91,6 +93,12 @@ impl AuthConfigBuilder {
 
     /// Sends server-to-server calls (discovery, JWKS) to this base URL instead of the
     /// public one, while `iss` is still checked against the public issuer.
+    ///
+    /// The base URL replaces the public base: `AUTHENTIK_URL` for the Authentik
+    /// preset, the issuer's origin otherwise (so with the issuer
+    /// `https://kc.example.com/realms/shop` and the internal URL
+    /// `http://keycloak:8080`, discovery is fetched from
+    /// `http://keycloak:8080/realms/shop/.well-known/openid-configuration`).
     pub fn internal_url(mut self, url: impl Into<String>) -> Self {
         self.internal_url = Some(url.into());
         self
@@ -139,6 +147,28 @@ impl AuthConfigBuilder {
     /// The role of users no table entry matches (default `user`).
     pub fn default_role(mut self, role: impl Into<String>) -> Self {
         self.default_role = role.into();
+        self
+    }
+
+    /// The claim the default mapper reads roles from, as a dotted path into nested
+    /// objects: `groups`, `roles`, `realm_access.roles` (Keycloak realm roles),
+    /// `resource_access.<client>.roles` (Keycloak client roles), or a namespaced claim
+    /// such as `https://example.com/roles` (Auth0). Named, and without a
+    /// [role table](Self::role_map), its values are the roles; see
+    /// [`DefaultMapper`](crate::DefaultMapper).
+    ///
+    /// ```
+    /// use authgate::AuthConfig;
+    ///
+    /// let config = AuthConfig::oidc("https://kc.example.com/realms/shop")
+    ///     .audience("shop-api")
+    ///     .roles_claim("realm_access.roles")
+    ///     .build()?;
+    /// assert_eq!(config.roles_claim(), Some("realm_access.roles"));
+    /// # Ok::<(), authgate::ConfigError>(())
+    /// ```
+    pub fn roles_claim(mut self, path: impl Into<String>) -> Self {
+        self.roles_claim = Some(path.into());
         self
     }
 
@@ -323,6 +353,7 @@ impl AuthConfigBuilder {
                 cookie_name: self.cookie_name,
                 role_map: self.role_map,
                 default_role: self.default_role,
+                roles_claim: self.roles_claim.map(|path| path.trim().to_owned()),
                 leeway: self.leeway,
                 algorithms: self.algorithms,
                 max_token_bytes: self.max_token_bytes,
@@ -336,8 +367,9 @@ impl AuthConfigBuilder {
         })
     }
 
-    /// The issuer, the public base URL, and the default discovery URL.
-    fn issuer(&self) -> Result<(String, Url, String), ConfigError> {
+    /// The issuer, the public base URL (what [`internal_url`](Self::internal_url)
+    /// replaces), and the default discovery URL.
+    pub(super) fn issuer(&self) -> Result<(String, Url, String), ConfigError> {
         match &self.provider {
             Provider::Authentik { base_url, slug } => {
                 let base = parse_http_url("AUTHENTIK_URL", base_url)?;
@@ -356,12 +388,17 @@ impl AuthConfigBuilder {
                 Ok((issuer, base, discovery))
             }
             Provider::Generic { issuer } => {
-                let url = parse_http_url("issuer", issuer)?;
+                let mut base = parse_http_url("issuer", issuer)?;
+                // An internal URL replaces the issuer's origin, not its path: the
+                // realm path of `https://kc.example.com/realms/shop` stays.
+                base.set_path("/");
+                base.set_query(None);
+                base.set_fragment(None);
                 let discovery = format!(
                     "{}/.well-known/openid-configuration",
                     issuer.trim_end_matches('/')
                 );
-                Ok((issuer.clone(), url, discovery))
+                Ok((issuer.clone(), base, discovery))
             }
         }
     }
@@ -383,6 +420,14 @@ impl AuthConfigBuilder {
             return Err(ConfigError::invalid(
                 "AUTH_COOKIE_NAME",
                 "a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+            ));
+        }
+        if let Some(path) = &self.roles_claim
+            && path.trim().split('.').any(str::is_empty)
+        {
+            return Err(ConfigError::invalid(
+                "AUTH_ROLES_CLAIM",
+                "a claim name or a dotted path such as realm_access.roles",
             ));
         }
         if self.leeway > MAX_LEEWAY {

@@ -3,18 +3,22 @@
 
 use std::time::Duration;
 
-use super::{AuthConfig, MAX_LEEWAY};
+use super::builder::parse_http_url;
+use super::{AuthConfig, AuthConfigBuilder, MAX_LEEWAY};
 use crate::error::ConfigError;
 use crate::token_type::TokenType;
 use crate::user::RoleMap;
 
 impl AuthConfig {
-    /// Reads the Authentik preset from the process environment (see the
-    /// [`AuthConfig`] docs for the variables).
+    /// Reads the configuration from the process environment: the Authentik preset
+    /// (`AUTHENTIK_URL`, `AUTHENTIK_APP_SLUG`, `AUTHENTIK_CLIENT_ID`), or any OpenID
+    /// Connect provider (`OIDC_ISSUER`, `OIDC_AUDIENCE`). See the [`AuthConfig`] docs
+    /// for the variables.
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the variable that is missing or malformed.
+    /// A [`ConfigError`] naming the variable that is missing or malformed, or the two
+    /// that disagree.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -22,28 +26,65 @@ impl AuthConfig {
     /// Like [`from_env`](Self::from_env), reading variables through `get` (for tests
     /// and for configuration systems other than the process environment).
     ///
+    /// With `OIDC_ISSUER` set, the issuer is exactly that URL (for Keycloak
+    /// `https://kc.example.com/realms/<realm>`, for Auth0
+    /// `https://<tenant>.auth0.com/` with its trailing slash), keys come through its
+    /// discovery document, and the audience is `OIDC_AUDIENCE` (else the client id,
+    /// `OIDC_CLIENT_ID`). Otherwise the Authentik variables are required.
+    ///
+    /// Each generic name has an Authentik twin: `OIDC_ISSUER` is
+    /// `{AUTHENTIK_URL}/application/o/{AUTHENTIK_APP_SLUG}/`, `OIDC_INTERNAL_URL` is
+    /// `AUTHENTIK_INTERNAL_URL`, `OIDC_CLIENT_ID` is `AUTHENTIK_CLIENT_ID`. Both may
+    /// be set (while moving from one to the other) as long as they agree; when they
+    /// do not, the configuration is refused with [`ConfigError::Conflict`] naming both.
+    /// An issuer that is Authentik's keeps the Authentik token type
+    /// ([`TokenType::authentik`]); any other defaults to [`TokenType::Any`] until
+    /// `AUTH_TOKEN_TYPE` says otherwise.
+    ///
+    /// ```
+    /// use authgate::{AuthConfig, ConfigError};
+    ///
+    /// let vars = [
+    ///     ("OIDC_ISSUER", "https://kc.example.com/realms/shop"),
+    ///     ("OIDC_AUDIENCE", "shop-api"),
+    ///     ("AUTH_ROLES_CLAIM", "realm_access.roles"),
+    ///     ("AUTH_TOKEN_TYPE", "keycloak"),
+    /// ];
+    /// let get = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+    /// let config = AuthConfig::from_env_with(get)?;
+    /// assert_eq!(config.issuer(), "https://kc.example.com/realms/shop");
+    /// assert_eq!(config.audiences(), ["shop-api"]);
+    ///
+    /// // Both families, naming different issuers: refused, naming both.
+    /// let mixed = |name: &str| match name {
+    ///     "AUTHENTIK_URL" => Some("https://auth.example.com".to_owned()),
+    ///     "AUTHENTIK_APP_SLUG" => Some("shop".to_owned()),
+    ///     _ => get(name),
+    /// };
+    /// let err = AuthConfig::from_env_with(mixed).unwrap_err();
+    /// assert!(matches!(err, ConfigError::Conflict { name: "OIDC_ISSUER", .. }), "{err}");
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the variable that is missing or malformed.
+    /// A [`ConfigError`] naming the variable that is missing or malformed, or the two
+    /// that disagree.
     pub fn from_env_with<F>(get: F) -> Result<Self, ConfigError>
     where
         F: Fn(&str) -> Option<String>,
     {
         let env = EnvVars::new(get);
         let var = |name| env.var(name);
-        let required = |name, expected| env.required(name, expected);
-        let base = required("AUTHENTIK_URL", "the public base URL of Authentik")?;
-        let slug = required("AUTHENTIK_APP_SLUG", "the Authentik application slug")?;
-        let client_id = required("AUTHENTIK_CLIENT_ID", "the OAuth client id")?;
-        let mut builder = Self::authentik(base, slug, client_id);
-        if let Some(internal) = var("AUTHENTIK_INTERNAL_URL") {
-            builder = builder.internal_url(internal);
-        }
+        let mut builder = provider(&env)?;
         if let Some(name) = var("AUTH_COOKIE_NAME") {
             builder = builder.cookie_name(name);
         }
         if let Some(map) = var("AUTH_ROLE_MAP") {
             builder = builder.role_map(RoleMap::parse(&map)?);
+        }
+        if let Some(path) = var("AUTH_ROLES_CLAIM") {
+            builder = builder.roles_claim(path);
         }
         if let Some(leeway) = var("AUTH_LEEWAY_SECS") {
             builder = builder.leeway(parse_leeway(&leeway)?);
@@ -65,6 +106,92 @@ impl AuthConfig {
     }
 }
 
+/// The provider part: issuer, audience and internal URL, from the `OIDC_*` or the
+/// `AUTHENTIK_*` names (or both, when they agree).
+fn provider<F>(env: &EnvVars<F>) -> Result<AuthConfigBuilder, ConfigError>
+where
+    F: Fn(&str) -> Option<String>,
+{
+    let internal = env.either("OIDC_INTERNAL_URL", "AUTHENTIK_INTERNAL_URL")?;
+    let client_id = env.either("OIDC_CLIENT_ID", "AUTHENTIK_CLIENT_ID")?;
+    let audience = env
+        .var("OIDC_AUDIENCE")
+        .or(client_id.map(|(_, value)| value));
+    let authentik = match (env.var("AUTHENTIK_URL"), env.var("AUTHENTIK_APP_SLUG")) {
+        (Some(base), Some(slug)) => Some(AuthConfigBuilder::authentik(base, slug)),
+        (None, None) => None,
+        (Some(_), None) if env.var("OIDC_ISSUER").is_none() => {
+            return Err(ConfigError::missing(
+                "AUTHENTIK_APP_SLUG",
+                "the Authentik application slug",
+            ));
+        }
+        (None, Some(_)) if env.var("OIDC_ISSUER").is_none() => {
+            return Err(ConfigError::missing(
+                "AUTHENTIK_URL",
+                "the public base URL of Authentik",
+            ));
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ConfigError::conflict(
+                "OIDC_ISSUER",
+                "AUTHENTIK_URL and AUTHENTIK_APP_SLUG",
+                "only one of AUTHENTIK_URL and AUTHENTIK_APP_SLUG is set beside OIDC_ISSUER; \
+                 set OIDC_ISSUER alone, or both Authentik variables naming the same issuer",
+            ));
+        }
+    };
+    let mut builder = match (env.var("OIDC_ISSUER"), authentik) {
+        (Some(issuer), Some(authentik)) => {
+            let issuer = issuer.trim();
+            let derived = authentik.issuer()?.0;
+            if derived != issuer {
+                return Err(ConfigError::conflict(
+                    "OIDC_ISSUER",
+                    "AUTHENTIK_URL and AUTHENTIK_APP_SLUG",
+                    format!(
+                        "OIDC_ISSUER is {issuer:?} but the Authentik variables name the issuer \
+                         {derived:?}; set one family of variables, or make them name the same \
+                         issuer (exactly, trailing slash included)"
+                    ),
+                ));
+            }
+            authentik
+        }
+        (Some(issuer), None) => {
+            parse_http_url("OIDC_ISSUER", &issuer)?;
+            AuthConfigBuilder::generic(issuer.trim().to_owned())
+        }
+        (None, Some(authentik)) => authentik,
+        (None, None) => {
+            return Err(ConfigError::missing(
+                "AUTHENTIK_URL",
+                "the public base URL of Authentik (or OIDC_ISSUER for another OpenID Connect provider)",
+            ));
+        }
+    };
+    builder = match audience {
+        Some(audience) => builder.audience(audience),
+        None if env.var("OIDC_ISSUER").is_some() => {
+            return Err(ConfigError::missing(
+                "OIDC_AUDIENCE",
+                "the audience access tokens are issued for (an API identifier, or the client id)",
+            ));
+        }
+        None => {
+            return Err(ConfigError::missing(
+                "AUTHENTIK_CLIENT_ID",
+                "the OAuth client id",
+            ));
+        }
+    };
+    if let Some((name, url)) = internal {
+        parse_http_url(name, &url)?;
+        builder = builder.internal_url(url);
+    }
+    Ok(builder)
+}
+
 /// Reads configuration variables through a lookup function: the one rule for every
 /// `from_env_with` in authgate (a value that is empty or only whitespace is unset).
 #[derive(Debug)]
@@ -81,6 +208,33 @@ impl<F: Fn(&str) -> Option<String>> EnvVars<F> {
     /// The value of `name`, if it is set and not blank.
     pub fn var(&self, name: &str) -> Option<String> {
         (self.get)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value of the generic name or of its Authentik twin (`OIDC_CLIENT_ID`,
+    /// `AUTHENTIK_CLIENT_ID`), with the name it was read from. Both may be set when
+    /// they hold the same value.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Conflict`] naming both when both are set to different values
+    /// (the values are not in the error: one may be a secret).
+    pub fn either(
+        &self,
+        generic: &'static str,
+        authentik: &'static str,
+    ) -> Result<Option<(&'static str, String)>, ConfigError> {
+        match (self.var(generic), self.var(authentik)) {
+            (Some(a), Some(b)) if a.trim() != b.trim() => Err(ConfigError::conflict(
+                generic,
+                authentik,
+                format!(
+                    "both are set, to different values; set {generic} or {authentik}, or both to the same value"
+                ),
+            )),
+            (Some(value), _) => Ok(Some((generic, value))),
+            (None, Some(value)) => Ok(Some((authentik, value))),
+            (None, None) => Ok(None),
+        }
     }
 
     /// The value of `name`.
@@ -240,5 +394,215 @@ mod tests {
             config.trusted_origins(),
             ["https://app.example.com", "http://localhost:3000"]
         );
+    }
+
+    const KEYCLOAK: &[(&str, &str)] = &[
+        ("OIDC_ISSUER", "https://kc.example.com/realms/shop"),
+        ("OIDC_AUDIENCE", "shop-api"),
+    ];
+
+    fn discovery(config: &AuthConfig) -> String {
+        match &config.inner.keys.source {
+            KeySource::Discovery(url) => url.to_string(),
+            other => panic!("unexpected source {other:?}"),
+        }
+    }
+
+    #[test]
+    fn oidc_issuer_gives_the_generic_preset_with_that_exact_issuer() {
+        let config = AuthConfig::from_env_with(env(KEYCLOAK)).unwrap();
+        assert_eq!(config.issuer(), "https://kc.example.com/realms/shop");
+        assert_eq!(config.audiences(), ["shop-api"]);
+        assert_eq!(config.token_type(), &TokenType::Any);
+        assert_eq!(
+            discovery(&config),
+            "https://kc.example.com/realms/shop/.well-known/openid-configuration"
+        );
+        let auth0 = AuthConfig::from_env_with(env(&[
+            ("OIDC_ISSUER", "https://shop.eu.auth0.com/"),
+            ("OIDC_AUDIENCE", "https://api.shop.example"),
+        ]))
+        .unwrap();
+        assert_eq!(auth0.issuer(), "https://shop.eu.auth0.com/");
+        assert_eq!(
+            discovery(&auth0),
+            "https://shop.eu.auth0.com/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn oidc_internal_url_replaces_the_origin_and_keeps_the_realm_path() {
+        let mut vars = KEYCLOAK.to_vec();
+        vars.push(("OIDC_INTERNAL_URL", "http://keycloak:8080"));
+        let config = AuthConfig::from_env_with(env(&vars)).unwrap();
+        assert_eq!(config.issuer(), "https://kc.example.com/realms/shop");
+        assert_eq!(
+            discovery(&config),
+            "http://keycloak:8080/realms/shop/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            config
+                .server_url("https://kc.example.com/realms/shop/protocol/openid-connect/certs")
+                .unwrap()
+                .as_str(),
+            "http://keycloak:8080/realms/shop/protocol/openid-connect/certs"
+        );
+    }
+
+    #[test]
+    fn the_audience_falls_back_to_the_client_id() {
+        for client_id in ["OIDC_CLIENT_ID", "AUTHENTIK_CLIENT_ID"] {
+            let config = AuthConfig::from_env_with(env(&[
+                ("OIDC_ISSUER", "https://kc.example.com/realms/shop"),
+                (client_id, "shop-web"),
+            ]))
+            .unwrap();
+            assert_eq!(config.audiences(), ["shop-web"], "{client_id}");
+        }
+        let err = AuthConfig::from_env_with(env(&[(
+            "OIDC_ISSUER",
+            "https://kc.example.com/realms/shop",
+        )]))
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Missing {
+                    name: "OIDC_AUDIENCE",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // With the Authentik variables, OIDC_AUDIENCE may name the audience too.
+        let mut vars = BASE.to_vec();
+        vars.push(("OIDC_AUDIENCE", "api"));
+        let config = AuthConfig::from_env_with(env(&vars)).unwrap();
+        assert_eq!(config.audiences(), ["api"]);
+    }
+
+    #[test]
+    fn both_families_naming_one_issuer_keep_the_authentik_preset() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            (
+                "OIDC_ISSUER",
+                "https://auth.example.com/application/o/shop/",
+            ),
+            ("OIDC_CLIENT_ID", "client"),
+            ("OIDC_INTERNAL_URL", "http://authentik-server:9000"),
+            ("AUTHENTIK_INTERNAL_URL", "http://authentik-server:9000"),
+        ]);
+        let config = AuthConfig::from_env_with(env(&vars)).unwrap();
+        assert_eq!(
+            config.issuer(),
+            "https://auth.example.com/application/o/shop/"
+        );
+        assert_eq!(config.token_type(), &TokenType::authentik());
+        assert_eq!(
+            discovery(&config),
+            "http://authentik-server:9000/application/o/shop/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn both_families_that_disagree_are_refused_naming_both() {
+        type Vars = &'static [(&'static str, &'static str)];
+        let conflicts: [(Vars, &str, &str); 4] = [
+            (
+                &[("OIDC_ISSUER", "https://kc.example.com/realms/shop")],
+                "OIDC_ISSUER",
+                "AUTHENTIK_URL and AUTHENTIK_APP_SLUG",
+            ),
+            (
+                // The trailing slash matters: `iss` is compared exactly.
+                &[("OIDC_ISSUER", "https://auth.example.com/application/o/shop")],
+                "OIDC_ISSUER",
+                "AUTHENTIK_URL and AUTHENTIK_APP_SLUG",
+            ),
+            (
+                &[("OIDC_CLIENT_ID", "other")],
+                "OIDC_CLIENT_ID",
+                "AUTHENTIK_CLIENT_ID",
+            ),
+            (
+                &[
+                    ("OIDC_INTERNAL_URL", "http://a:9000"),
+                    ("AUTHENTIK_INTERNAL_URL", "http://b:9000"),
+                ],
+                "OIDC_INTERNAL_URL",
+                "AUTHENTIK_INTERNAL_URL",
+            ),
+        ];
+        for (extra, first, second) in conflicts {
+            let mut vars = BASE.to_vec();
+            vars.extend_from_slice(extra);
+            let err = AuthConfig::from_env_with(env(&vars)).unwrap_err();
+            match &err {
+                ConfigError::Conflict { name, other, .. } => {
+                    assert_eq!((*name, *other), (first, second), "{err}")
+                }
+                other => panic!("{extra:?}: unexpected {other:?}"),
+            }
+            let text = err.to_string();
+            assert!(text.contains(first) && text.contains(second), "{text}");
+        }
+        // Half of the Authentik pair beside OIDC_ISSUER.
+        let mut vars = KEYCLOAK.to_vec();
+        vars.push(("AUTHENTIK_APP_SLUG", "shop"));
+        assert!(matches!(
+            AuthConfig::from_env_with(env(&vars)),
+            Err(ConfigError::Conflict {
+                name: "OIDC_ISSUER",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn malformed_oidc_variables_are_named() {
+        for (name, value) in [
+            ("OIDC_ISSUER", "kc.example.com/realms/shop"),
+            ("OIDC_INTERNAL_URL", "keycloak:8080"),
+        ] {
+            let mut vars: Vec<_> = KEYCLOAK
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != name)
+                .collect();
+            vars.push((name, value));
+            match AuthConfig::from_env_with(env(&vars)).unwrap_err() {
+                ConfigError::Invalid { name: n, .. } => assert_eq!(n, name, "{value}"),
+                other => panic!("{name}={value}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_roles_claim_is_read() {
+        let mut vars = KEYCLOAK.to_vec();
+        vars.push(("AUTH_ROLES_CLAIM", "resource_access.shop-api.roles"));
+        let config = AuthConfig::from_env_with(env(&vars)).unwrap();
+        assert_eq!(config.roles_claim(), Some("resource_access.shop-api.roles"));
+        assert_eq!(
+            AuthConfig::from_env_with(env(KEYCLOAK))
+                .unwrap()
+                .roles_claim(),
+            None
+        );
+        for bad in ["realm_access.", ".roles", "a..b"] {
+            let mut vars = KEYCLOAK.to_vec();
+            vars.push(("AUTH_ROLES_CLAIM", bad));
+            assert!(
+                matches!(
+                    AuthConfig::from_env_with(env(&vars)),
+                    Err(ConfigError::Invalid {
+                        name: "AUTH_ROLES_CLAIM",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

@@ -53,15 +53,22 @@ pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
-/// | `AUTHENTIK_URL` | public base URL of Authentik (the issuer's origin) | required |
+/// | `AUTHENTIK_URL` | public base URL of Authentik (the issuer's origin) | required without `OIDC_ISSUER` |
 /// | `AUTHENTIK_INTERNAL_URL` | base URL for server-to-server calls | the public URL |
-/// | `AUTHENTIK_APP_SLUG` | the application slug | required |
-/// | `AUTHENTIK_CLIENT_ID` | the client id: the expected audience | required |
+/// | `AUTHENTIK_APP_SLUG` | the application slug | required without `OIDC_ISSUER` |
+/// | `AUTHENTIK_CLIENT_ID` | the client id: the expected audience | required without `OIDC_AUDIENCE` |
+/// | `OIDC_ISSUER` | any OpenID Connect provider: the exact issuer (`iss`); keys through its discovery | — |
+/// | `OIDC_AUDIENCE` | the expected audience (an API identifier, or the client id) | `OIDC_CLIENT_ID` |
+/// | `OIDC_INTERNAL_URL` | base URL replacing the issuer's origin for server-to-server calls | the issuer's origin |
 /// | `AUTH_COOKIE_NAME` | the cookie holding the access token | `app_auth` |
-/// | `AUTH_ROLE_MAP` | `group=role,group=role`; the first match wins | empty |
+/// | `AUTH_ROLE_MAP` | `group=role,group=role`: a user has the role of every group it is in, the first match in table order is its primary role | empty |
+/// | `AUTH_ROLES_CLAIM` | the claim the roles come from, a dotted path: `groups`, `roles`, `realm_access.roles`, `resource_access.<client>.roles`; named without a role table, its values are the roles ([`DefaultMapper`](crate::DefaultMapper)) | `groups`, through the table |
 /// | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (at most 300) | `60` |
 /// | `AUTH_TOKEN_TYPE` | which tokens count as access tokens ([`TokenType::parse`]): `authentik`, `keycloak`, `at+jwt`, `any`, `claim:NAME[=VALUE]`, `no-claim:NAME` | `authentik` |
 /// | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
+///
+/// The `OIDC_*` names and their `AUTHENTIK_*` twins may both be set only when they
+/// agree; see [`AuthConfig::from_env_with`].
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub(crate) inner: Arc<ConfigInner>,
@@ -81,6 +88,8 @@ pub(crate) struct ConfigInner {
     pub(crate) host_cookie_name: Option<String>,
     pub(crate) role_map: RoleMap,
     pub(crate) default_role: String,
+    /// The roles claim, when one is named (`None`: `groups`, through the table only).
+    pub(crate) roles_claim: Option<String>,
     pub(crate) leeway: Duration,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) max_token_bytes: usize,
@@ -170,6 +179,15 @@ impl AuthConfig {
     #[must_use]
     pub fn default_role(&self) -> &str {
         &self.inner.default_role
+    }
+
+    /// The roles claim, when one was named
+    /// ([`roles_claim`](AuthConfigBuilder::roles_claim), `AUTH_ROLES_CLAIM`); `None`
+    /// reads `groups` through the role table only (see
+    /// [`DefaultMapper`](crate::DefaultMapper)).
+    #[must_use]
+    pub fn roles_claim(&self) -> Option<&str> {
+        self.inner.roles_claim.as_deref()
     }
 
     /// The clock-skew leeway.
