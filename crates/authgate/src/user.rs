@@ -222,7 +222,7 @@ impl UserBuilder {
 /// Authentik guide does. Duplicates are dropped; `role` is the first.
 ///
 /// ```
-/// use authgate::{ClaimsMapper, DefaultMapper, RoleMap};
+/// use authgate::{DefaultMapper, RoleMap};
 ///
 /// // Authentik: groups through a table.
 /// let authentik = DefaultMapper::new(RoleMap::parse("app-admins=admin,app-support=support")?, "user");
