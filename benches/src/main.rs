@@ -6,7 +6,8 @@
 //! layer with its cache off (`nocache`). It drives them with `wrk` over loopback, in
 //! rounds, each round visiting every pair (the order reversed every other round):
 //!
-//! - repeated token (a browser's `__Host-app_auth` cookie): `layer` against `ceiling`;
+//! - repeated token (a browser's `__Host-app_auth` cookie): `layer` against `ceiling`,
+//!   the handler taking `Auth<Arc<User>>` and, on a second route, `Auth<User>`;
 //! - unique tokens (a Bearer token never seen before): `layer` against `floor`;
 //! - cache off (unique tokens): `nocache` against `floor`.
 //!
@@ -33,7 +34,7 @@ use servers::IssuerArgs;
 use wrk::Requests;
 
 const USAGE: &str = "usage: load [--rounds N] [--secs S] [--threads T] [--connections C] \
-                     [--pool TOKENS] [--rss TOKENS] [--only-rss]";
+                     [--pool TOKENS] [--rss TOKENS] [--only-rss] [--perf DIR]";
 
 #[derive(Debug, Clone)]
 struct Options {
@@ -44,6 +45,7 @@ struct Options {
     pool: usize,
     rss: usize,
     only_rss: bool,
+    perf: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             pool: 40_000,
             rss: 0,
             only_rss: false,
+            perf: None,
         }
     }
 }
@@ -81,6 +84,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 .ok_or_else(|| format!("{flag} takes a number from 1 to {max}, not {value:?}"))
         };
         match flag.as_str() {
+            "--perf" => options.perf = Some(PathBuf::from(value)),
             "--rounds" => options.rounds = number(100)? as u32,
             "--secs" => options.secs = number(600)?,
             "--threads" => options.threads = number(64)? as u32,
@@ -122,7 +126,7 @@ impl Server {
             .ok_or_else(|| format!("{kind} did not start: {line:?}"))?;
         Ok(Self {
             kind,
-            url: format!("http://{addr}/api/me"),
+            url: format!("http://{addr}"),
             child,
         })
     }
@@ -209,6 +213,7 @@ impl Totals {
 struct Side {
     server: usize,
     load: Load,
+    path: &'static str,
     totals: Totals,
     per_round: Vec<f64>,
 }
@@ -225,7 +230,13 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
-    fn measure(&mut self, server: usize, load: Load, duration: Duration) -> Result<Totals, String> {
+    fn measure(
+        &mut self,
+        server: usize,
+        load: Load,
+        path: &str,
+        duration: Duration,
+    ) -> Result<Totals, String> {
         let s = &self.servers[server];
         let requests = match load {
             Load::Repeated => Requests::Header(&self.header),
@@ -237,7 +248,7 @@ impl Bench<'_> {
         };
         let before = proc::cpu_time(s.pid(), self.ticks).map_err(|e| e.to_string())?;
         let run = wrk::run(
-            &s.url,
+            &format!("{}{path}", s.url),
             self.options.threads,
             self.options.connections,
             duration,
@@ -319,7 +330,7 @@ fn side_by_side(
         let mut bodies = Vec::new();
         for server in &servers {
             let response = client
-                .get(&server.url)
+                .get(format!("{}/api/me", server.url))
                 .bearer_auth(repeated)
                 .send()
                 .await
@@ -342,15 +353,17 @@ fn side_by_side(
         index("nocache"),
     );
     let mut sides = [
-        (ceiling, Load::Repeated),
-        (layer, Load::Repeated),
-        (floor, Load::Unique),
-        (layer, Load::Unique),
-        (nocache, Load::Unique),
+        (ceiling, Load::Repeated, "/api/me"),
+        (layer, Load::Repeated, "/api/me"),
+        (floor, Load::Unique, "/api/me"),
+        (layer, Load::Unique, "/api/me"),
+        (nocache, Load::Unique, "/api/me"),
+        (layer, Load::Repeated, "/api/me-owned"),
     ]
-    .map(|(server, load)| Side {
+    .map(|(server, load, path)| Side {
         server,
         load,
+        path,
         totals: Totals::default(),
         per_round: Vec::new(),
     });
@@ -368,7 +381,7 @@ fn side_by_side(
         options.threads, options.connections, options.rounds, options.secs
     );
     for side in &sides {
-        bench.measure(side.server, side.load, Duration::from_secs(1))?;
+        bench.measure(side.server, side.load, side.path, Duration::from_secs(1))?;
     }
     for round in 0..options.rounds {
         let mut order: Vec<usize> = (0..sides.len()).collect();
@@ -377,8 +390,12 @@ fn side_by_side(
         }
         for i in order {
             let side = &mut sides[i];
-            let totals =
-                bench.measure(side.server, side.load, Duration::from_secs(options.secs))?;
+            let totals = bench.measure(
+                side.server,
+                side.load,
+                side.path,
+                Duration::from_secs(options.secs),
+            )?;
             side.totals.requests += totals.requests;
             side.totals.secs += totals.secs;
             side.totals.cpu += totals.cpu;
@@ -387,26 +404,68 @@ fn side_by_side(
         println!("round {} of {} done", round + 1, options.rounds);
     }
     report(&bench, &sides);
+    if let Some(perf_dir) = &options.perf {
+        for server in [layer, ceiling] {
+            profile(&mut bench, server, perf_dir)?;
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// One more repeated-token run of `server` under `perf record -g`, written to
+/// `DIR/<kind>.data` (read it with `perf report -i DIR/<kind>.data`).
+fn profile(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let kind = bench.servers[server].kind;
+    let data = dir.join(format!("{kind}.data"));
+    let mut perf = Command::new("perf")
+        .args(["record", "-F", "2999", "-g", "-o"])
+        .arg(&data)
+        .arg("-p")
+        .arg(bench.servers[server].pid().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("perf could not be started ({e}); install linux-perf"))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let totals = bench.measure(
+        server,
+        Load::Repeated,
+        "/api/me",
+        Duration::from_secs(bench.options.secs),
+    );
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(perf.id().to_string())
+        .status();
+    let _ = perf.wait();
+    let totals = totals?;
+    println!(
+        "perf: {kind}, repeated: {:.0} req/s under perf, profile in {}",
+        totals.per_second(),
+        data.display()
+    );
     Ok(())
 }
 
 fn report(bench: &Bench<'_>, sides: &[Side]) {
     let name = |side: &Side| {
         let kind = bench.servers[side.server].kind;
-        match side.load {
-            Load::Repeated => format!("{kind}, repeated"),
-            Load::Unique => format!("{kind}, unique"),
+        match (side.load, side.path) {
+            (Load::Repeated, "/api/me") => format!("{kind}, repeated"),
+            (Load::Repeated, _) => format!("{kind}, repeated, owned"),
+            (Load::Unique, _) => format!("{kind}, unique"),
         }
     };
     println!();
     println!(
-        "{:<20} {:>10} {:>10} {:>12}",
+        "{:<26} {:>10} {:>10} {:>12}",
         "server, tokens", "requests", "req/s", "CPU µs/req"
     );
     for side in sides {
         println!(
-            "{:<20} {:>10} {:>10.0} {:>12.2}",
+            "{:<26} {:>10} {:>10.0} {:>12.2}",
             name(side),
             side.totals.requests,
             side.totals.per_second(),
@@ -420,6 +479,7 @@ fn report(bench: &Bench<'_>, sides: &[Side]) {
     );
     for (label, a, b) in [
         ("repeated: layer / ceiling", 1, 0),
+        ("repeated, owned: layer / ceiling", 5, 0),
         ("unique: layer / floor", 3, 2),
         ("cache off: layer / floor", 4, 2),
     ] {

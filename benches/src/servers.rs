@@ -9,7 +9,9 @@
 //!   same checks (iss, aud, exp, sub), the user built from its claims: the least any
 //!   verifier must pay for a token it has not seen.
 //! - `layer`: authgate's [`AuthLayer`] (default configuration, so the verified-token
-//!   cache is on) and the [`Auth`] extractor.
+//!   cache is on) and the [`Auth`] extractor: `Auth<Arc<User>>` (the user shared
+//!   with the cache) on `/api/me`, and `Auth<User>` (a copy of the user for the
+//!   handler) on `/api/me-owned`.
 //! - `nocache`: the same with the token cache off (every request is verified).
 
 use std::sync::Arc;
@@ -69,7 +71,11 @@ async fn ceiling(State(user): State<Arc<User>>) -> Response {
     Json(&*user).into_response()
 }
 
-async fn layer_handler(Auth(user): Auth<User>) -> Json<User> {
+async fn layer_handler(Auth(user): Auth<Arc<User>>) -> Response {
+    Json(&*user).into_response()
+}
+
+async fn layer_owned_handler(Auth(user): Auth<User>) -> Json<User> {
     Json(user)
 }
 
@@ -152,6 +158,7 @@ pub(crate) async fn router(
             layer.authenticator().refresh_keys().await?;
             Router::new()
                 .route("/api/me", get(layer_handler))
+                .route("/api/me-owned", get(layer_owned_handler))
                 .layer(layer)
         }
         other => return Err(format!("unknown server kind {other:?}").into()),

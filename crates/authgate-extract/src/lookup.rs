@@ -2,6 +2,8 @@
 //! in the request extensions. Both frameworks call these functions; only the
 //! extensions type differs.
 
+use std::sync::Arc;
+
 use authgate::__private::AuthMarker;
 use authgate::{GuardError, GuardUser, Rejection, Requirement};
 use http::StatusCode;
@@ -43,6 +45,21 @@ fn marker<E: RequestExtensions + ?Sized>(extensions: &E) -> Result<&AuthMarker, 
         .ok_or_else(|| missing_layer(E::MISSING_LAYER))
 }
 
+/// `T` as the adapter left it: the adapters put the user in as `Arc<U>` (shared with
+/// the token cache), so `T = U` is a clone of the user and `T = Arc<U>` a clone of the
+/// `Arc`; any other `T` (the [`AccessToken`](authgate::AccessToken), a user put in by a
+/// test) is found as itself.
+fn find<T, E>(extensions: &E) -> Option<T>
+where
+    T: Clone + Send + Sync + 'static,
+    E: RequestExtensions + ?Sized,
+{
+    extensions
+        .find::<Arc<T>>()
+        .map(|shared| T::clone(shared))
+        .or_else(|| extensions.find::<T>().cloned())
+}
+
 /// `T` (the user or the token): present, or 401 when the adapter ran without finding
 /// one, or 500 when no adapter ran.
 #[cfg(any(feature = "axum", feature = "actix", test))]
@@ -51,8 +68,8 @@ where
     T: Clone + Send + Sync + 'static,
     E: RequestExtensions + ?Sized,
 {
-    if let Some(value) = extensions.find::<T>() {
-        return Ok(value.clone());
+    if let Some(value) = find(extensions) {
+        return Ok(value);
     }
     let realm = marker(extensions)?.realm();
     Err(authgate::AuthError::MissingToken.rejection(realm))
@@ -66,8 +83,8 @@ where
     T: Clone + Send + Sync + 'static,
     E: RequestExtensions + ?Sized,
 {
-    if let Some(value) = extensions.find::<T>() {
-        return Ok(Some(value.clone()));
+    if let Some(value) = find(extensions) {
+        return Ok(Some(value));
     }
     marker(extensions).map(|_| None)
 }
@@ -77,19 +94,22 @@ where
 ///
 /// A user put into the extensions by other means (a test) is checked like one the
 /// adapter put there.
-pub(crate) fn guarded<U, E>(extensions: &E, requirement: Requirement) -> Result<&U, Rejection>
+pub(crate) fn guarded<U, E>(extensions: &E, requirement: Requirement) -> Result<Arc<U>, Rejection>
 where
     U: GuardUser,
     E: RequestExtensions + ?Sized,
 {
-    let user = extensions.find::<U>();
-    let realm = match (user, extensions.find::<AuthMarker>()) {
+    let user = extensions
+        .find::<Arc<U>>()
+        .cloned()
+        .or_else(|| extensions.find::<U>().cloned().map(Arc::new));
+    let realm = match (&user, extensions.find::<AuthMarker>()) {
         (_, Some(marker)) => marker.realm(),
         (Some(_), None) => "",
         (None, None) => return Err(missing_layer(E::MISSING_LAYER)),
     };
     requirement
-        .check(user)
+        .check(user.as_deref())
         .and_then(|()| user.ok_or(GuardError::Unauthenticated))
         .map_err(|err| {
             tracing::debug!(code = err.code(), reason = %err, "guard refused the request");

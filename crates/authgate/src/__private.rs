@@ -36,8 +36,8 @@ impl InsertExtension for http::Extensions {
 }
 
 /// What every adapter puts into the request extensions after an admitted request: the
-/// user and its [`AccessToken`](crate::AccessToken) when there is one, and the
-/// [`AuthMarker`] always.
+/// user (as `Arc<U>`, shared with the token cache) and its
+/// [`AccessToken`](crate::AccessToken) when there is one, and the [`AuthMarker`] always.
 pub fn insert_authentication<E, U>(
     extensions: &mut E,
     auth: &Authenticator<U>,

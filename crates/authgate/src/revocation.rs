@@ -12,7 +12,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{TokenHash, hash_token};
+/// The SHA-256 of a token: how the denylist (and the other instances) know it.
+pub(crate) type TokenHash = [u8; 32];
+
+/// The SHA-256 of `token`.
+pub(crate) fn hash_token(token: &str) -> TokenHash {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
 
 /// One logout to honour until the tokens it covers have expired.
 ///

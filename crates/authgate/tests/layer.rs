@@ -28,7 +28,7 @@ fn echo()
 + Send
 + 'static {
     service_fn(|req: Request<String>| async move {
-        let body = match req.extensions().get::<User>() {
+        let body = match req.extensions().get::<Arc<User>>() {
             Some(user) => {
                 assert!(req.extensions().get::<AccessToken>().is_some());
                 user.sub.clone()
