@@ -191,9 +191,7 @@ fn cookie_either<'a, H: HeaderSource + ?Sized>(
 
 /// Every `name=value` pair with a non-empty value in the `Cookie` headers, trimmed,
 /// the value's surrounding double quotes removed.
-fn cookies<'a, H: HeaderSource + ?Sized>(
-    headers: &'a H,
-) -> impl Iterator<Item = (&'a [u8], &'a [u8])> {
+fn cookies<H: HeaderSource + ?Sized>(headers: &H) -> impl Iterator<Item = (&[u8], &[u8])> {
     headers.values("cookie").flat_map(|header| {
         // `memchr` rather than a byte-at-a-time split: a cookie holding a token is long.
         let mut rest = Some(header);
