@@ -446,6 +446,52 @@ fn profile(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), Strin
         totals.per_second(),
         data.display()
     );
+    count_mallocs(bench, server, dir)
+}
+
+/// With a uprobe on libc's `malloc` (`perf probe -x <libc.so.6> --add malloc`, as
+/// root), one more repeated-token run of `server` under `perf stat`: allocations per
+/// request.
+fn count_mallocs(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), String> {
+    const EVENT: &str = "probe_libc:malloc";
+    let probes = Command::new("perf")
+        .args(["probe", "-l"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(EVENT))
+        .unwrap_or(false);
+    if !probes {
+        println!("perf: no {EVENT} uprobe, allocations not counted");
+        return Ok(());
+    }
+    let kind = bench.servers[server].kind;
+    let out = dir.join(format!("{kind}.mallocs"));
+    let mut perf = Command::new("perf")
+        .args(["stat", "-x", ",", "-e", EVENT, "-o"])
+        .arg(&out)
+        .arg("-p")
+        .arg(bench.servers[server].pid().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_millis(500));
+    let totals = bench.measure(server, Load::Repeated, "/api/me", Duration::from_secs(2));
+    let _ = Command::new("kill")
+        .arg("-INT")
+        .arg(perf.id().to_string())
+        .status();
+    let _ = perf.wait();
+    let totals = totals?;
+    let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+    let count: f64 = text
+        .lines()
+        .find(|l| l.contains(EVENT))
+        .and_then(|l| l.split(',').next()?.trim().parse().ok())
+        .ok_or_else(|| format!("unreadable perf stat output: {text}"))?;
+    println!(
+        "perf: {kind}, repeated: {:.1} mallocs per request",
+        count / totals.requests as f64
+    );
     Ok(())
 }
 

@@ -14,7 +14,9 @@ use authgate::{Requirement, User};
 ///
 /// Reads the `U` that the authentication adapter ([`authgate::AuthLayer`] for axum,
 /// `actix::AuthMiddleware` for actix-web) put into the
-/// request extensions. When there is none:
+/// request extensions. The adapters put the user there as an `Arc<U>` shared with the
+/// verified-token cache: `Auth<Arc<User>>` hands you that `Arc` (no copy, the
+/// cheapest on a hot route), `Auth<User>` a copy of the user. When there is none:
 ///
 /// - the adapter ran (in optional mode) and found no token: 401, exactly as the adapter
 ///   itself answers a missing token;
