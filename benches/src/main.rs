@@ -1,15 +1,17 @@
 //! The load benchmark: `cargo run --release -p authgate-bench --bin load`.
 //!
-//! Starts an in-process issuer, then four servers, each in its own process with the
+//! Starts an in-process issuer, then five servers, each in its own process with the
 //! same route and the same JSON answer (see [`servers`]): an unprotected `ceiling`, a
-//! `floor` that verifies every token with `jsonwebtoken`, authgate's `layer`, and the
-//! layer with its cache off (`nocache`). It drives them with `wrk` over loopback, in
+//! `floor` that verifies every token with `jsonwebtoken` (into a `serde_json::Value`,
+//! and `floor-typed` into a struct), authgate's `layer`, and the layer with its
+//! cache off (`nocache`). It drives them with `wrk` over loopback, in
 //! rounds, each round visiting every pair (the order reversed every other round):
 //!
 //! - repeated token (a browser's `__Host-app_auth` cookie): `layer` against `ceiling`,
 //!   the handler taking `Auth<Arc<User>>` and, on a second route, `Auth<User>`;
-//! - unique tokens (a Bearer token never seen before): `layer` against `floor`;
-//! - cache off (unique tokens): `nocache` against `floor`.
+//! - unique tokens (a Bearer token never seen before): `layer` against `floor` and
+//!   `floor-typed`;
+//! - cache off (unique tokens): `nocache` against `floor` and `floor-typed`.
 //!
 //! It reports each side's throughput, their ratio, and the server CPU time per
 //! request from `/proc/<pid>/stat`. With `--rss N` it then sends `N` distinct tokens
@@ -346,9 +348,10 @@ fn side_by_side(
         return Err(format!("the servers answer differently: {bodies:#?}"));
     }
     let index = |kind: &str| servers.iter().position(|s| s.kind == kind).unwrap_or(0);
-    let (ceiling, floor, layer, nocache) = (
+    let (ceiling, floor, floor_typed, layer, nocache) = (
         index("ceiling"),
         index("floor"),
+        index("floor-typed"),
         index("layer"),
         index("nocache"),
     );
@@ -359,6 +362,7 @@ fn side_by_side(
         (layer, Load::Unique, "/api/me"),
         (nocache, Load::Unique, "/api/me"),
         (layer, Load::Repeated, "/api/me-owned"),
+        (floor_typed, Load::Unique, "/api/me"),
     ]
     .map(|(server, load, path)| Side {
         server,
@@ -405,20 +409,29 @@ fn side_by_side(
     }
     report(&bench, &sides);
     if let Some(perf_dir) = &options.perf {
-        for server in [layer, ceiling] {
-            profile(&mut bench, server, perf_dir)?;
+        for (server, load) in [
+            (layer, Load::Repeated),
+            (ceiling, Load::Repeated),
+            (layer, Load::Unique),
+            (floor, Load::Unique),
+        ] {
+            profile(&mut bench, server, load, perf_dir)?;
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
-/// One more repeated-token run of `server` under `perf record -g`, written to
-/// `DIR/<kind>.data` (read it with `perf report -i DIR/<kind>.data`).
-fn profile(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), String> {
+/// One more run of `server` under `perf record -g`, written to
+/// `DIR/<kind>-<repeated|unique>.data` (read it with `perf report -i FILE`).
+fn profile(bench: &mut Bench<'_>, server: usize, load: Load, dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let kind = bench.servers[server].kind;
-    let data = dir.join(format!("{kind}.data"));
+    let tokens = match load {
+        Load::Repeated => "repeated",
+        Load::Unique => "unique",
+    };
+    let data = dir.join(format!("{kind}-{tokens}.data"));
     let mut perf = Command::new("perf")
         .args(["record", "-F", "2999", "-g", "-o"])
         .arg(&data)
@@ -431,7 +444,7 @@ fn profile(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), Strin
     std::thread::sleep(Duration::from_millis(500));
     let totals = bench.measure(
         server,
-        Load::Repeated,
+        load,
         "/api/me",
         Duration::from_secs(bench.options.secs),
     );
@@ -442,17 +455,23 @@ fn profile(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), Strin
     let _ = perf.wait();
     let totals = totals?;
     println!(
-        "perf: {kind}, repeated: {:.0} req/s under perf, profile in {}",
+        "perf: {kind}, {tokens}: {:.0} req/s under perf ({} requests), profile in {}",
         totals.per_second(),
+        totals.requests,
         data.display()
     );
-    count_mallocs(bench, server, dir)
+    count_mallocs(bench, server, load, dir)
 }
 
 /// With a uprobe on libc's `malloc` (`perf probe -x <libc.so.6> --add malloc`, as
 /// root), one more repeated-token run of `server` under `perf stat`: allocations per
 /// request.
-fn count_mallocs(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(), String> {
+fn count_mallocs(
+    bench: &mut Bench<'_>,
+    server: usize,
+    load: Load,
+    dir: &Path,
+) -> Result<(), String> {
     const EVENT: &str = "probe_libc:malloc";
     let probes = Command::new("perf")
         .args(["probe", "-l"])
@@ -475,7 +494,7 @@ fn count_mallocs(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(),
         .spawn()
         .map_err(|e| e.to_string())?;
     std::thread::sleep(Duration::from_millis(500));
-    let totals = bench.measure(server, Load::Repeated, "/api/me", Duration::from_secs(2));
+    let totals = bench.measure(server, load, "/api/me", Duration::from_secs(2));
     let _ = Command::new("kill")
         .arg("-INT")
         .arg(perf.id().to_string())
@@ -489,7 +508,11 @@ fn count_mallocs(bench: &mut Bench<'_>, server: usize, dir: &Path) -> Result<(),
         .and_then(|l| l.split(',').next()?.trim().parse().ok())
         .ok_or_else(|| format!("unreadable perf stat output: {text}"))?;
     println!(
-        "perf: {kind}, repeated: {:.1} mallocs per request",
+        "perf: {kind}, {}: {:.1} mallocs per request",
+        match load {
+            Load::Repeated => "repeated",
+            Load::Unique => "unique",
+        },
         count / totals.requests as f64
     );
     Ok(())
@@ -528,6 +551,8 @@ fn report(bench: &Bench<'_>, sides: &[Side]) {
         ("repeated, owned: layer / ceiling", 5, 0),
         ("unique: layer / floor", 3, 2),
         ("cache off: layer / floor", 4, 2),
+        ("unique: layer / floor-typed", 3, 6),
+        ("cache off: layer / floor-typed", 4, 6),
     ] {
         let (a, b) = (&sides[a], &sides[b]);
         let ratios: Vec<f64> = a

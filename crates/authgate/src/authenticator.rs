@@ -1,6 +1,6 @@
 //! The [`Authenticator`]: the one place a request's token is found, checked and mapped.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cache::{Hit, NewEntry, TokenCache};
@@ -465,12 +465,11 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         let now = now();
         let verified = verify(token, keys, &self.inner.rules, now)?;
         let facts = TokenFacts::of(&verified.claims);
-        // The denylist and the cache know a token by its SHA-256: computed here, once.
-        let sha256 = (self.inner.cache.is_some() || self.inner.revocations.len() > 0)
-            .then(|| hash_token(token));
-        if let Some(sha256) = &sha256
-            && self.inner.revocations.is_revoked(sha256, &facts, now)
-        {
+        // The denylist knows a token by its SHA-256: computed only if it must be looked
+        // up, and kept with the cached token.
+        let sha256 = OnceLock::new();
+        let token_hash = || *sha256.get_or_init(|| hash_token(token));
+        if self.inner.revocations.is_revoked(token_hash, &facts, now) {
             return Err(AuthError::Revoked.into());
         }
         let user = Arc::new(
@@ -480,7 +479,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
                 .map_err(AuthError::Mapping)?,
         );
         let token: Arc<str> = token.into();
-        if let (Some(cache), Some(sha256)) = (&self.inner.cache, sha256) {
+        if let Some(cache) = &self.inner.cache {
             cache.insert(
                 NewEntry {
                     token: token.clone(),

@@ -12,16 +12,16 @@
 //!   for each other;
 //! - a hit allocates nothing: it hands out `Arc` clones of the user and of the stored
 //!   token (which becomes the request's [`AccessToken`](crate::AccessToken));
-//! - the token's SHA-256, which the denylist knows tokens by, is computed once, when
-//!   the token is verified and stored, not on every hit.
+//! - the token's SHA-256, which the denylist knows tokens by, is computed only when a
+//!   denylist entry for a token must be looked up, and then once per cached token.
 
 use std::hash::BuildHasher;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use hashbrown::HashTable;
 
 use crate::keys::jwk::KeySet;
-use crate::revocation::{TokenFacts, TokenHash};
+use crate::revocation::{TokenFacts, TokenHash, hash_token};
 
 const SHARDS: usize = 16;
 
@@ -36,7 +36,7 @@ struct Entry<U> {
     user: Arc<U>,
     exp: i64,
     key: u64,
-    sha256: TokenHash,
+    sha256: OnceLock<TokenHash>,
     facts: TokenFacts,
 }
 
@@ -54,7 +54,8 @@ pub(crate) struct NewEntry<U> {
     pub(crate) user: Arc<U>,
     pub(crate) exp: i64,
     pub(crate) key: u64,
-    pub(crate) sha256: TokenHash,
+    /// The token's SHA-256, if it was needed already.
+    pub(crate) sha256: OnceLock<TokenHash>,
     pub(crate) facts: TokenFacts,
 }
 
@@ -92,14 +93,14 @@ impl<U> TokenCache<U> {
     }
 
     /// The cached user and token, if the entry is unexpired, its key is still in
-    /// `keys` and `revoked` (given the token's SHA-256 and facts) says no. An entry
-    /// that fails is removed.
+    /// `keys` and `revoked` (given the token's SHA-256, computed on demand, and its
+    /// facts) says no. An entry that fails is removed.
     pub(crate) fn get(
         &self,
         token: &str,
         now: i64,
         keys: &KeySet,
-        revoked: impl FnOnce(&TokenHash, &TokenFacts) -> bool,
+        revoked: impl FnOnce(&dyn Fn() -> TokenHash, &TokenFacts) -> bool,
     ) -> Option<Hit<U>> {
         let hash = self.hash(token);
         let shard = self.shard(hash);
@@ -108,7 +109,10 @@ impl<U> TokenCache<U> {
             let entry = table.find(hash, |e| *e.token == *token)?;
             if entry.exp > now
                 && keys.contains_fingerprint(entry.key)
-                && !revoked(&entry.sha256, &entry.facts)
+                && !revoked(
+                    &|| *entry.sha256.get_or_init(|| hash_token(&entry.token)),
+                    &entry.facts,
+                )
             {
                 return Some(Hit {
                     user: entry.user.clone(),
@@ -175,7 +179,6 @@ impl<U> TokenCache<U> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::revocation::hash_token;
 
     fn keys() -> KeySet {
         KeySet::parse(
@@ -191,7 +194,7 @@ mod tests {
             user: Arc::new(user),
             exp,
             key,
-            sha256: hash_token(token),
+            sha256: OnceLock::new(),
             facts: TokenFacts {
                 sub: "alice".into(),
                 sid: None,
@@ -229,7 +232,7 @@ mod tests {
         assert_eq!(cache.len(), 0);
         cache.insert(entry("a.b.c", "alice", 200, fp), 100);
         assert_eq!(
-            user(cache.get("a.b.c", 150, &keys, |hash, _| *hash == hash_token("a.b.c"))),
+            user(cache.get("a.b.c", 150, &keys, |hash, _| hash() == hash_token("a.b.c"))),
             None,
             "revoked"
         );
