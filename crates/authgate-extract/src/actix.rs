@@ -158,10 +158,7 @@ where
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let extensions = req.extensions();
-        ready(
-            lookup::guarded::<U, _>(&*extensions, &G::REQUIREMENT)
-                .map(|user| Guard::new(user.clone())),
-        )
+        ready(lookup::guarded::<U, _>(&*extensions, &G::REQUIREMENT).map(Guard::new))
     }
 }
 

@@ -45,7 +45,6 @@ where
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        lookup::guarded::<U, _>(&parts.extensions, &G::REQUIREMENT)
-            .map(|user| Guard::new(user.clone()))
+        lookup::guarded::<U, _>(&parts.extensions, &G::REQUIREMENT).map(Guard::new)
     }
 }

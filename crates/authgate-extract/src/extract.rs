@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use authgate::{Requirement, User};
 
@@ -13,7 +14,9 @@ use authgate::{Requirement, User};
 ///
 /// Reads the `U` that the authentication adapter ([`authgate::AuthLayer`] for axum,
 /// `actix::AuthMiddleware` for actix-web) put into the
-/// request extensions. When there is none:
+/// request extensions. The adapters put the user there as an `Arc<U>` shared with the
+/// verified-token cache: `Auth<Arc<User>>` hands you that `Arc` (no copy, the
+/// cheapest on a hot route), `Auth<User>` a copy of the user. When there is none:
 ///
 /// - the adapter ran (in optional mode) and found no token: 401, exactly as the adapter
 ///   itself answers a missing token;
@@ -76,12 +79,12 @@ pub trait GuardSpec {
 /// request is answered 401/403 before its body is read, never 400 or 422. The
 /// attribute macros put it first for you. See the [crate docs](crate) for examples.
 pub struct Guard<G, U = User> {
-    user: U,
+    user: Arc<U>,
     spec: PhantomData<fn() -> G>,
 }
 
 impl<G, U> Guard<G, U> {
-    pub(crate) fn new(user: U) -> Self {
+    pub(crate) fn new(user: Arc<U>) -> Self {
         Self {
             user,
             spec: PhantomData,
@@ -94,14 +97,24 @@ impl<G, U> Guard<G, U> {
         &self.user
     }
 
-    /// The user that passed, by value.
+    /// The user that passed, by value (a clone when the user is shared, as it is
+    /// with the verified-token cache).
     #[must_use]
-    pub fn into_user(self) -> U {
+    pub fn into_user(self) -> U
+    where
+        U: Clone,
+    {
+        Arc::unwrap_or_clone(self.user)
+    }
+
+    /// The user that passed, shared: no copy.
+    #[must_use]
+    pub fn into_shared(self) -> Arc<U> {
         self.user
     }
 }
 
-impl<G, U: Clone> Clone for Guard<G, U> {
+impl<G, U> Clone for Guard<G, U> {
     fn clone(&self) -> Self {
         Self::new(self.user.clone())
     }

@@ -4,7 +4,7 @@
 
 use std::any::{TypeId, type_name};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use authgate::__private::AuthMarker;
 use authgate::{AccessToken, GuardError, GuardUser, Rejection, Requirement};
@@ -36,7 +36,7 @@ static LOGGED_MISMATCHES: Mutex<BTreeSet<(TypeId, TypeId)>> = Mutex::new(BTreeSe
 /// adapter provides beside its user).
 fn user_type_mismatch<T: 'static>(marker: &AuthMarker) -> Option<Rejection> {
     let (wanted_id, made_id) = (TypeId::of::<T>(), marker.user_type_id());
-    if wanted_id == made_id || wanted_id == TypeId::of::<AccessToken>() {
+    if marker.makes(wanted_id) || wanted_id == TypeId::of::<AccessToken>() {
         return None;
     }
     let (wanted, made) = (type_name::<T>(), marker.user_type_name());
@@ -96,6 +96,21 @@ where
     }
 }
 
+/// `T` as the adapter left it: the adapters put the user in as `Arc<U>` (shared with
+/// the token cache), so `T = U` is a clone of the user and `T = Arc<U>` a clone of the
+/// `Arc`; any other `T` (the [`AccessToken`](authgate::AccessToken), a user put in by a
+/// test) is found as itself.
+fn find<T, E>(extensions: &E) -> Option<T>
+where
+    T: Clone + Send + Sync + 'static,
+    E: RequestExtensions + ?Sized,
+{
+    extensions
+        .find::<Arc<T>>()
+        .map(|shared| T::clone(shared))
+        .or_else(|| extensions.find::<T>().cloned())
+}
+
 /// `T` (the user or the token): present, or 401 when the adapter ran without finding
 /// one, or 500 when no adapter ran or it makes another user type.
 #[cfg(any(feature = "axum", feature = "actix", test))]
@@ -104,8 +119,8 @@ where
     T: Clone + Send + Sync + 'static,
     E: RequestExtensions + ?Sized,
 {
-    if let Some(value) = extensions.find::<T>() {
-        return Ok(value.clone());
+    if let Some(value) = find(extensions) {
+        return Ok(value);
     }
     let realm = absent::<T, E>(extensions)?.realm();
     Err(authgate::AuthError::MissingToken.rejection(realm))
@@ -119,8 +134,8 @@ where
     T: Clone + Send + Sync + 'static,
     E: RequestExtensions + ?Sized,
 {
-    if let Some(value) = extensions.find::<T>() {
-        return Ok(Some(value.clone()));
+    if let Some(value) = find(extensions) {
+        return Ok(Some(value));
     }
     absent::<T, E>(extensions).map(|_| None)
 }
@@ -130,16 +145,16 @@ where
 ///
 /// A user put into the extensions by other means (a test) is checked like one the
 /// adapter put there.
-pub(crate) fn guarded<'e, U, E>(
-    extensions: &'e E,
-    requirement: &Requirement,
-) -> Result<&'e U, Rejection>
+pub(crate) fn guarded<U, E>(extensions: &E, requirement: &Requirement) -> Result<Arc<U>, Rejection>
 where
     U: GuardUser,
     E: RequestExtensions + ?Sized,
 {
-    let user = extensions.find::<U>();
-    let realm = match (user, extensions.find::<AuthMarker>()) {
+    let user = extensions
+        .find::<Arc<U>>()
+        .cloned()
+        .or_else(|| extensions.find::<U>().cloned().map(Arc::new));
+    let realm = match (&user, extensions.find::<AuthMarker>()) {
         (Some(_), Some(marker)) => marker.realm(),
         (None, Some(marker)) => match user_type_mismatch::<U>(marker) {
             Some(rejection) => return Err(rejection),
@@ -149,7 +164,7 @@ where
         (None, None) => return Err(missing_layer(E::MISSING_LAYER)),
     };
     requirement
-        .check(user)
+        .check(user.as_deref())
         .and_then(|()| user.ok_or(GuardError::Unauthenticated))
         .map_err(|err| {
             tracing::debug!(code = err.code(), reason = %err, "guard refused the request");

@@ -43,7 +43,9 @@ async fn required_middleware_refuses_anonymous_and_inserts_the_user_and_token() 
                 web::get().to(|req: actix_web::HttpRequest| async move {
                     use actix_web::HttpMessage;
                     let extensions = req.extensions();
-                    let user = extensions.get::<User>().map(|u| u.sub.clone());
+                    let user = extensions
+                        .get::<std::sync::Arc<User>>()
+                        .map(|u| u.sub.clone());
                     let token = extensions.get::<AccessToken>().map(|t| t.as_str().len());
                     let context = extensions
                         .get::<authgate::__private::AuthMarker>()

@@ -101,6 +101,11 @@ async fn me(Auth(user): Auth<User>) -> String {
     format!("{} {}", user.sub, user.role)
 }
 
+/// The user shared with the token cache, not copied.
+async fn shared(Auth(user): Auth<std::sync::Arc<User>>) -> String {
+    format!("{} {}", user.sub, user.role)
+}
+
 async fn admin_only(guard: Guard<Admins>) -> String {
     guard.into_user().sub
 }
@@ -114,6 +119,7 @@ fn axum_app(layer: AuthLayer) -> axum::Router {
     axum::Router::new()
         .route("/me", get(me).post(me))
         .route("/maybe", get(maybe))
+        .route("/shared", get(shared))
         .route("/admin", get(admin_only))
         .route("/api", get(api_only))
         .layer(layer)
@@ -127,6 +133,7 @@ macro_rules! actix_app {
                 .route("/me", actix_web::web::get().to(me))
                 .route("/me", actix_web::web::post().to(me))
                 .route("/maybe", actix_web::web::get().to(maybe))
+                .route("/shared", actix_web::web::get().to(shared))
                 .route("/admin", actix_web::web::get().to(admin_only))
                 .route("/api", actix_web::web::get().to(api_only))
                 .wrap($middleware),
@@ -193,6 +200,10 @@ async fn token_finding_verification_and_csrf_answer_alike() -> TestResult {
             .header("sec-fetch-site", "same-origin"),
         // A Bearer POST is not subject to the CSRF check.
         Req::post("/me").bearer(&good),
+        // `Auth<Arc<User>>`: the same user, shared rather than copied.
+        Req::get("/shared").bearer(&good),
+        Req::get("/shared").header("cookie", cookie(&auth, &good)),
+        Req::get("/shared"),
     ];
     let seen = assert_same!(axum, actix, requests);
 
@@ -200,10 +211,13 @@ async fn token_finding_verification_and_csrf_answer_alike() -> TestResult {
     assert_eq!(
         statuses,
         [
-            401, 200, 200, 401, 401, 401, 400, 401, 401, 401, 401, 200, 401, 403, 403, 200, 200
+            401, 200, 200, 401, 401, 401, 400, 401, 401, 401, 401, 200, 401, 403, 403, 200, 200,
+            200, 200, 401
         ]
     );
     assert_eq!(seen[1].body, "sam support");
+    assert_eq!(seen[17].body, "sam support");
+    assert_eq!(seen[18].body, "sam support");
     assert!(seen[3].body.contains("token_expired"));
     assert!(seen[8].body.contains("unknown_key"));
     assert!(seen[10].body.contains("token_too_large"));

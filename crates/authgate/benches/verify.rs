@@ -6,6 +6,10 @@
 //!   misses: header parse, key lookup, signature, claims, mapping, cache insert).
 //! - `layer_repeated`: the tower layer with the same token on every request (a browser
 //!   sending its cookie): served from the verified-token cache.
+//! - `layer_repeated_token_2_threads`: the same, from two threads at once (one per
+//!   core of the reference machine), each with its own clone of the service, as a
+//!   multi-threaded server runs it: the time of one call while the other thread calls
+//!   too. Equal to `layer_repeated` when the threads share nothing they write to.
 //!
 //! Run with `cargo bench -p authgate --bench verify`; BENCHMARKS.md records the ratios.
 
@@ -13,7 +17,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use authgate::{AuthConfig, AuthLayer, User};
 use authgate_testkit::TestIssuer;
@@ -61,21 +67,9 @@ fn bench(c: &mut Criterion) {
         .block_on(layer.authenticator().refresh_keys())
         .unwrap();
     let mut service = layer.layer(service_fn(|req: Request<()>| async move {
-        let user = req.extensions().get::<User>().map(|u| u.sub.clone());
+        let user = req.extensions().get::<Arc<User>>().map(|u| u.sub.clone());
         Ok::<_, Infallible>(Response::new(user.unwrap_or_default()))
     }));
-    fn call<S>(service: &mut S, token: &str) -> Response<String>
-    where
-        S: Service<Request<()>, Response = Response<String>, Error = Infallible>,
-    {
-        let request = Request::get("/api/me")
-            .header("authorization", format!("Bearer {token}"))
-            .body(())
-            .unwrap();
-        let response = now(service.call(request)).unwrap_or_else(|e| match e {});
-        assert_eq!(response.status(), 200);
-        response
-    }
 
     let jwk: jsonwebtoken::jwk::Jwk =
         serde_json::from_value(issuer.public_jwk("rsa-1").unwrap()).unwrap();
@@ -104,7 +98,52 @@ fn bench(c: &mut Criterion) {
     group.bench_function("layer_repeated_token", |b| {
         b.iter(|| black_box(call(&mut service, &repeated)))
     });
+    group.bench_function("layer_repeated_token_2_threads", |b| {
+        b.iter_custom(|iters| contended(&service, &repeated, iters, 2))
+    });
     group.finish();
+}
+
+/// `threads` threads each make `iters` calls with `token` at the same time; the wall
+/// time they take, so that criterion reports the time of one call under contention.
+fn contended<S>(service: &S, token: &str, iters: u64, threads: usize) -> Duration
+where
+    S: Service<Request<()>, Response = Response<String>, Error = Infallible> + Clone + Send,
+{
+    let start = Barrier::new(threads + 1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut service = service.clone();
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    for _ in 0..iters {
+                        black_box(call(&mut service, token));
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        let began = Instant::now();
+        for worker in workers {
+            worker.join().expect("bench thread");
+        }
+        began.elapsed()
+    })
+}
+
+fn call<S>(service: &mut S, token: &str) -> Response<String>
+where
+    S: Service<Request<()>, Response = Response<String>, Error = Infallible>,
+{
+    let request = Request::get("/api/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap();
+    let response = now(service.call(request)).unwrap_or_else(|e| match e {});
+    assert_eq!(response.status(), 200);
+    response
 }
 
 criterion_group!(benches, bench);

@@ -17,6 +17,8 @@ pub use crate::request::{cookie_value, is_unsafe_method, origin_is_trusted};
 pub struct AuthMarker {
     realm: Arc<str>,
     user_type: TypeId,
+    /// `Arc<U>`: how the user is put into the extensions (shared with the cache).
+    shared_user_type: TypeId,
     user_type_name: &'static str,
 }
 
@@ -31,6 +33,13 @@ impl AuthMarker {
     #[must_use]
     pub fn user_type_id(&self) -> TypeId {
         self.user_type
+    }
+
+    /// Whether `wanted` is the user type the adapter makes, or the `Arc` of it the
+    /// extensions hold.
+    #[must_use]
+    pub fn makes(&self, wanted: TypeId) -> bool {
+        wanted == self.user_type || wanted == self.shared_user_type
     }
 
     /// The name of the user type the adapter makes (`std::any::type_name`).
@@ -53,8 +62,8 @@ impl InsertExtension for http::Extensions {
 }
 
 /// What every adapter puts into the request extensions after an admitted request: the
-/// user and its [`AccessToken`](crate::AccessToken) when there is one, and the
-/// [`AuthMarker`] always.
+/// user (as `Arc<U>`, shared with the token cache) and its
+/// [`AccessToken`](crate::AccessToken) when there is one, and the [`AuthMarker`] always.
 pub fn insert_authentication<E, U>(
     extensions: &mut E,
     auth: &Authenticator<U>,
@@ -70,6 +79,7 @@ pub fn insert_authentication<E, U>(
     extensions.insert_value(AuthMarker {
         realm: auth.realm().clone(),
         user_type: TypeId::of::<U>(),
+        shared_user_type: TypeId::of::<Arc<U>>(),
         user_type_name: type_name::<U>(),
     });
 }

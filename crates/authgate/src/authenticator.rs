@@ -1,10 +1,9 @@
 //! The [`Authenticator`]: the one place a request's token is found, checked and mapped.
 
-use crate::revocation::{Revocation, Revocations, TokenFacts};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cache::{TokenCache, TokenHash, hash_token};
+use crate::cache::{Hit, NewEntry, TokenCache};
 use crate::claims::ClaimsMapper;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, FetchError};
@@ -12,6 +11,7 @@ use crate::keys::ProviderMetadata;
 use crate::keys::jwk::KeySet;
 use crate::keys::store::KeyStore;
 use crate::request::{HeaderSource, TokenSource, find_token, is_unsafe_method, origin_is_trusted};
+use crate::revocation::{Revocation, Revocations, TokenFacts, hash_token};
 use crate::user::{DefaultMapper, User};
 use crate::verify::{Failure, Rules, verify};
 
@@ -99,11 +99,14 @@ impl std::fmt::Debug for AccessToken {
 
 /// A successful authentication: the user, the token it came with, and where the token
 /// was found.
+///
+/// The user is shared (an [`Arc`]) with the verified-token cache, so a repeated token
+/// costs no copy of it; the token is shared the same way.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Authentication<U> {
     /// The mapped user.
-    pub user: U,
+    pub user: Arc<U>,
     /// The token it came with.
     pub token: AccessToken,
     /// Where the token was found.
@@ -318,13 +321,14 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     ///
     /// The [`AuthError`] saying why the token is refused.
     pub async fn verify(&self, token: &str) -> Result<U, AuthError> {
-        match self.verify_cached(token) {
-            Ok(user) => Ok(user),
-            Err(Failure::Auth(err)) => Err(err),
+        let hit = match self.verify_cached(token) {
+            Ok(hit) => hit,
+            Err(Failure::Auth(err)) => return Err(err),
             Err(Failure::UnknownKid(generation)) => {
-                self.verify_after_refetch(token, generation).await
+                self.verify_after_refetch(token, generation).await?
             }
-        }
+        };
+        Ok(Arc::unwrap_or_clone(hit.user))
     }
 
     /// Finds, checks and verifies the token of a request.
@@ -374,9 +378,9 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             return Step::Done(Err(log_rejection(AuthError::CrossSiteRequest)));
         }
         match self.verify_cached(found.token()) {
-            Ok(user) => Step::Done(Ok(Some(Authentication {
-                user,
-                token: AccessToken(found.token().into()),
+            Ok(hit) => Step::Done(Ok(Some(Authentication {
+                user: hit.user,
+                token: AccessToken(hit.token),
                 source: found.source(),
             }))),
             Err(Failure::Auth(err)) => Step::Done(Err(log_rejection(err))),
@@ -397,16 +401,20 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             .verify_after_refetch(&pending.token, pending.generation)
             .await
         {
-            Ok(user) => Ok(Authentication {
-                user,
-                token: AccessToken(pending.token.into()),
+            Ok(hit) => Ok(Authentication {
+                user: hit.user,
+                token: AccessToken(hit.token),
                 source: pending.source,
             }),
             Err(err) => Err(log_rejection(err)),
         }
     }
 
-    async fn verify_after_refetch(&self, token: &str, generation: u64) -> Result<U, AuthError> {
+    async fn verify_after_refetch(
+        &self,
+        token: &str,
+        generation: u64,
+    ) -> Result<Hit<U>, AuthError> {
         let keys = self
             .inner
             .keys
@@ -414,9 +422,8 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             .await
             .filter(|keys| keys.generation != generation)
             .ok_or(AuthError::UnknownKey)?;
-        let hash = self.inner.cache.as_ref().map(|_| hash_token(token));
-        match self.verify_and_map(token, &keys, hash.as_ref()) {
-            Ok(user) => Ok(user),
+        match self.verify_and_map(token, &keys) {
+            Ok(hit) => Ok(hit),
             Err(Failure::Auth(err)) => Err(err),
             Err(Failure::UnknownKid(_)) => Err(AuthError::UnknownKey),
         }
@@ -430,53 +437,62 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     }
 
     /// The cache first, then the full check against the current key set.
-    fn verify_cached(&self, token: &str) -> Result<U, Failure> {
+    fn verify_cached(&self, token: &str) -> Result<Hit<U>, Failure> {
         let max = self.inner.config.inner.max_token_bytes;
         if token.len() > max {
             return Err(AuthError::TokenTooLarge { limit: max }.into());
         }
         let now = now();
+        // A borrowed snapshot: no reference count is touched on a hit.
+        let keys = self.inner.keys.snapshot();
         // No key set, or one that could not be refreshed for longer than the configured
         // maximum: 503 rather than keys trusted for ever (cached tokens included).
-        let Some(keys) = self.inner.keys.current().filter(|keys| keys.stale_at > now) else {
+        let Some(keys) = keys.as_deref().filter(|keys| keys.stale_at > now) else {
             return Err(self.unavailable().into());
         };
-        let hash = self.inner.cache.as_ref().map(|_| hash_token(token));
-        if let (Some(cache), Some(hash)) = (&self.inner.cache, &hash)
-            && let Some(user) = cache.get(hash, now, &keys, |facts| {
-                self.inner.revocations.is_revoked(hash, facts, now)
+        if let Some(cache) = &self.inner.cache
+            && let Some(hit) = cache.get(token, now, keys, |sha256, facts| {
+                self.inner.revocations.is_revoked(sha256, facts, now)
             })
         {
-            return Ok(user);
+            return Ok(hit);
         }
-        self.verify_and_map(token, &keys, hash.as_ref())
+        self.verify_and_map(token, keys)
     }
 
     /// The pure check against one key set, then the mapper; caches the user.
-    fn verify_and_map(
-        &self,
-        token: &str,
-        keys: &KeySet,
-        hash: Option<&TokenHash>,
-    ) -> Result<U, Failure> {
+    fn verify_and_map(&self, token: &str, keys: &KeySet) -> Result<Hit<U>, Failure> {
         let now = now();
         let verified = verify(token, keys, &self.inner.rules, now)?;
         let facts = TokenFacts::of(&verified.claims);
-        if self.inner.revocations.len() > 0 {
-            let hash = hash.copied().unwrap_or_else(|| hash_token(token));
-            if self.inner.revocations.is_revoked(&hash, &facts, now) {
-                return Err(AuthError::Revoked.into());
-            }
+        // The denylist knows a token by its SHA-256: computed only if it must be looked
+        // up, and kept with the cached token.
+        let sha256 = OnceLock::new();
+        let token_hash = || *sha256.get_or_init(|| hash_token(token));
+        if self.inner.revocations.is_revoked(token_hash, &facts, now) {
+            return Err(AuthError::Revoked.into());
         }
-        let user = self
-            .inner
-            .mapper
-            .map(&verified.claims)
-            .map_err(AuthError::Mapping)?;
-        if let (Some(cache), Some(hash)) = (&self.inner.cache, hash) {
-            cache.insert(*hash, user.clone(), verified.exp, verified.key, facts, now);
+        let user = Arc::new(
+            self.inner
+                .mapper
+                .map(&verified.claims)
+                .map_err(AuthError::Mapping)?,
+        );
+        let token: Arc<str> = token.into();
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(
+                NewEntry {
+                    token: token.clone(),
+                    user: user.clone(),
+                    exp: verified.exp,
+                    key: verified.key,
+                    sha256,
+                    facts,
+                },
+                now,
+            );
         }
-        Ok(user)
+        Ok(Hit { user, token })
     }
 }
 

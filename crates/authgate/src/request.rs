@@ -96,9 +96,10 @@ pub(crate) fn find_token<'a, H: HeaderSource + ?Sized>(
     if authorization.next().is_some() {
         return Err(AuthError::MultipleAuthorizationHeaders);
     }
-    let cookie = host_cookie_name
-        .and_then(|name| cookie_value(headers, name))
-        .or_else(|| cookie_value(headers, cookie_name));
+    let cookie = match host_cookie_name {
+        Some(host_name) => cookie_either(headers, host_name, cookie_name),
+        None => cookie_value(headers, cookie_name),
+    };
     if let Some(value) = cookie {
         return Ok(Some(FoundToken {
             token: checked(value, max_bytes)?,
@@ -133,7 +134,9 @@ fn checked(token: &[u8], max_bytes: usize) -> Result<&str, AuthError> {
     if token.len() > max_bytes {
         return Err(AuthError::TokenTooLarge { limit: max_bytes });
     }
-    if !token.iter().all(|b| b.is_ascii_graphic()) {
+    // Not short-circuiting, so that the loop is vectorised: a valid token is read
+    // whole anyway.
+    if !token.iter().fold(true, |ok, b| ok & b.is_ascii_graphic()) {
         return Err(AuthError::Malformed {
             reason: "the token has characters outside visible ASCII",
         });
@@ -164,19 +167,52 @@ fn trim(mut bytes: &[u8]) -> &[u8] {
 /// assert_eq!(authgate::__private::cookie_value(&headers, "b"), None);
 /// ```
 pub fn cookie_value<'a, H: HeaderSource + ?Sized>(headers: &'a H, name: &str) -> Option<&'a [u8]> {
-    headers.values("cookie").find_map(|header| {
-        header.split(|b| *b == b';').find_map(|pair| {
+    cookies(headers).find_map(|(key, value)| (key == name.as_bytes()).then_some(value))
+}
+
+/// The value of cookie `first` if there is one, else that of `second`: one pass over
+/// the `Cookie` headers.
+fn cookie_either<'a, H: HeaderSource + ?Sized>(
+    headers: &'a H,
+    first: &str,
+    second: &str,
+) -> Option<&'a [u8]> {
+    let mut fallback = None;
+    for (key, value) in cookies(headers) {
+        if key == first.as_bytes() {
+            return Some(value);
+        }
+        if fallback.is_none() && key == second.as_bytes() {
+            fallback = Some(value);
+        }
+    }
+    fallback
+}
+
+/// Every `name=value` pair with a non-empty value in the `Cookie` headers, trimmed,
+/// the value's surrounding double quotes removed.
+fn cookies<H: HeaderSource + ?Sized>(headers: &H) -> impl Iterator<Item = (&[u8], &[u8])> {
+    headers.values("cookie").flat_map(|header| {
+        // `memchr` rather than a byte-at-a-time split: a cookie holding a token is long.
+        let mut rest = Some(header);
+        std::iter::from_fn(move || {
+            let header = rest?;
+            let (pair, next) = match memchr::memchr(b';', header) {
+                Some(end) => (&header[..end], Some(&header[end + 1..])),
+                None => (header, None),
+            };
+            rest = next;
+            Some(pair)
+        })
+        .filter_map(|pair| {
             let pair = trim(pair);
-            let eq = pair.iter().position(|b| *b == b'=')?;
+            let eq = memchr::memchr(b'=', pair)?;
             let (key, value) = (trim(&pair[..eq]), trim(&pair[eq + 1..]));
-            if key != name.as_bytes() {
-                return None;
-            }
             let value = match value {
                 [b'"', inner @ .., b'"'] => inner,
                 other => other,
             };
-            (!value.is_empty()).then_some(value)
+            (!value.is_empty()).then_some((key, value))
         })
     })
 }

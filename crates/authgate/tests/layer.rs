@@ -28,7 +28,7 @@ fn echo()
 + Send
 + 'static {
     service_fn(|req: Request<String>| async move {
-        let body = match req.extensions().get::<User>() {
+        let body = match req.extensions().get::<Arc<User>>() {
             Some(user) => {
                 assert!(req.extensions().get::<AccessToken>().is_some());
                 user.sub.clone()
@@ -323,7 +323,7 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
         ServiceBuilder::new()
             .layer(layer)
             .service(service_fn(|req: Request<String>| async move {
-                let tenant = req.extensions().get::<String>().cloned().unwrap();
+                let tenant = req.extensions().get::<Arc<String>>().unwrap().to_string();
                 Ok::<_, Infallible>(Response::new(tenant))
             }));
     let ok = svc
@@ -942,4 +942,38 @@ async fn shared_keys_verify_another_audience_without_another_fetch() {
         Err(AuthError::InvalidAudience)
     ));
     assert_eq!(issuer.jwks_requests(), fetches, "one key store");
+}
+
+#[tokio::test]
+async fn a_repeated_token_shares_the_cached_user_and_token() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let auth = Authenticator::new(config(&issuer).build().unwrap());
+    auth.refresh_keys().await.unwrap();
+    let token = issuer.token().sub("alice").sign();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let first = auth.authenticate("GET", &headers).await.unwrap().unwrap();
+    let second = auth.authenticate("GET", &headers).await.unwrap().unwrap();
+    assert!(
+        Arc::ptr_eq(&first.user, &second.user),
+        "no copy of the user"
+    );
+    assert_eq!(second.token.as_str(), token);
+    assert_eq!(second.user.sub, "alice");
+
+    // Without a cache, each request maps its own user.
+    let uncached = Authenticator::new(config(&issuer).token_cache_capacity(0).build().unwrap());
+    uncached.refresh_keys().await.unwrap();
+    let first = uncached
+        .authenticate("GET", &headers)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = uncached
+        .authenticate("GET", &headers)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!Arc::ptr_eq(&first.user, &second.user));
+    assert_eq!(first.user, second.user);
 }

@@ -271,10 +271,11 @@ where
         };
         match auth.authenticate("GET", &req.headers).await {
             Ok(Some(authenticated)) => {
-                let user =
-                    serde_json::to_value(&authenticated.user).map_err(|_| FlowError::Internal {
+                let user = serde_json::to_value(&*authenticated.user).map_err(|_| {
+                    FlowError::Internal {
                         reason: "the user could not be serialized",
-                    })?;
+                    }
+                })?;
                 Ok(json(StatusCode::OK, &user))
             }
             Ok(None) => Err(session_error(authgate::AuthError::MissingToken)),

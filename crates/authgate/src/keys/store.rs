@@ -78,6 +78,13 @@ impl KeyStore {
         self.current.load_full()
     }
 
+    /// The current snapshot, borrowed for a short while (a request): neither a lock
+    /// nor a shared reference count is touched.
+    #[inline]
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Option<Arc<KeySet>>> {
+        self.current.load()
+    }
+
     /// The refresh policy.
     pub(crate) fn policy(&self) -> &RefreshPolicy {
         &self.config.refresh

@@ -48,13 +48,17 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
 /// The tower middleware: [`AuthLayer`], its [`AuthService`] and [`ResponseFuture`].
 ///
 /// Works with any tower service of `http::Request<B>`: axum, tonic, hyper. The user
-/// goes into the request extensions (with its [`AccessToken`](crate::AccessToken)); a
+/// goes into the request extensions as an `Arc<U>` (shared with the verified-token
+/// cache, so a repeated token copies nothing), with its
+/// [`AccessToken`](crate::AccessToken); a
 /// refusal is answered by the layer with the core's [`Rejection`](crate::Rejection)
 /// (or your own response, see [`OnRejection`]) and never reaches the inner service.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+///
 /// use authgate::{AuthConfig, AuthLayer, User};
 /// use authgate_testkit::TestIssuer;
 /// use http::{Request, Response, StatusCode};
@@ -66,7 +70,7 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
 /// layer.authenticator().refresh_keys().await?;
 ///
 /// let service = ServiceBuilder::new().layer(layer).service_fn(|req: Request<String>| async move {
-///     let user = req.extensions().get::<User>().expect("the layer put it there");
+///     let user = req.extensions().get::<Arc<User>>().expect("the layer put it there");
 ///     Ok::<_, std::convert::Infallible>(Response::new(format!("hello {}", user.sub)))
 /// });
 ///
