@@ -2,28 +2,38 @@
 //! mapped user is remembered per token until the token's `exp`, and forgotten as soon
 //! as its signing key leaves the key set or the token is revoked.
 //!
-//! The cache is read on every request, so a hit is made cheap:
+//! The cache is read on every request, by every worker thread at once, so a hit is
+//! made cheap:
 //!
 //! - the key is the token itself, found through a keyed hash (foldhash with a random
 //!   seed per cache) and then compared in full, byte for byte: an attacker who cannot
-//!   learn the seed cannot aim collisions at one bucket, and a collision would only
-//!   cost a comparison, never a wrong user;
-//! - a shard is read under a read lock, so concurrent hits on one token do not wait
-//!   for each other;
+//!   learn the seed cannot aim collisions at one slot, and a collision would only cost
+//!   a comparison, never a wrong user;
+//! - no lock: the cache is a fixed array of slots, four per hash (a set-associative
+//!   cache), each an atomically swapped `Arc` of its entry, read without writing to
+//!   anything another thread reads (`arc_swap`'s thread-local debts), so hits on one
+//!   token from several threads do not contend on a lock word;
 //! - a hit allocates nothing: it hands out `Arc` clones of the user and of the stored
 //!   token (which becomes the request's [`AccessToken`](crate::AccessToken));
 //! - the token's SHA-256, which the denylist knows tokens by, is computed only when a
 //!   denylist entry for a token must be looked up, and then once per cached token.
+//!
+//! The memory is bounded by the slot count (the configured capacity, rounded up to a
+//! multiple of four): a new token takes the slot of its set that holds the same token,
+//! an expired one or none, else one picked by its hash (at random, in effect). Nothing
+//! is written on a hit to keep score of use, since that write would be shared by all
+//! the threads serving a popular token.
 
 use std::hash::BuildHasher;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 
-use hashbrown::HashTable;
+use arc_swap::ArcSwapOption;
 
 use crate::keys::jwk::KeySet;
 use crate::revocation::{TokenFacts, TokenHash, hash_token};
 
-const SHARDS: usize = 16;
+/// Slots per set: where a token may be stored.
+const WAYS: usize = 4;
 
 /// The keyed hash of the cache (random per process and per cache).
 type Hasher = foldhash::quality::RandomState;
@@ -31,13 +41,19 @@ type Hasher = foldhash::quality::RandomState;
 #[derive(Debug)]
 struct Entry<U> {
     token: Arc<str>,
-    /// `token`'s keyed hash, kept so the table can grow without hashing again.
+    /// `token`'s keyed hash: compared before the token.
     hash: u64,
     user: Arc<U>,
     exp: i64,
     key: u64,
     sha256: OnceLock<TokenHash>,
     facts: TokenFacts,
+}
+
+impl<U> Entry<U> {
+    fn is(&self, hash: u64, token: &str) -> bool {
+        self.hash == hash && *self.token == *token
+    }
 }
 
 /// A token that passed, as stored: shared with the cache, never copied.
@@ -59,14 +75,12 @@ pub(crate) struct NewEntry<U> {
     pub(crate) facts: TokenFacts,
 }
 
-type Shard<U> = RwLock<HashTable<Entry<U>>>;
-
-/// A bounded, sharded map from token to user.
+/// A bounded, lock-free map from token to user.
 #[derive(Debug)]
 pub(crate) struct TokenCache<U> {
-    shards: Box<[Shard<U>]>,
+    slots: Box<[ArcSwapOption<Entry<U>>]>,
+    sets: usize,
     hasher: Hasher,
-    per_shard: usize,
 }
 
 impl<U> TokenCache<U> {
@@ -74,11 +88,11 @@ impl<U> TokenCache<U> {
         if capacity == 0 {
             return None;
         }
-        let per_shard = capacity.div_ceil(SHARDS);
+        let sets = capacity.div_ceil(WAYS);
         Some(Self {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
+            slots: (0..sets * WAYS).map(|_| ArcSwapOption::empty()).collect(),
+            sets,
             hasher: Hasher::default(),
-            per_shard,
         })
     }
 
@@ -86,10 +100,12 @@ impl<U> TokenCache<U> {
         self.hasher.hash_one(token.as_bytes())
     }
 
-    fn shard(&self, hash: u64) -> &Shard<U> {
-        // Bits the table itself uses neither for its index (the low ones) nor for its
-        // control bytes (the top seven).
-        &self.shards[(hash >> 32) as usize % SHARDS]
+    /// The slots where a token with `hash` may be.
+    fn set(&self, hash: u64) -> &[ArcSwapOption<Entry<U>>] {
+        // Multiply-shift: the high bits of `hash` scaled to `0..sets`, no division.
+        #[allow(clippy::cast_possible_truncation)]
+        let set = ((u128::from(hash) * self.sets as u128) >> 64) as usize;
+        &self.slots[set * WAYS..(set + 1) * WAYS]
     }
 
     /// The cached user and token, if the entry is unexpired, its key is still in
@@ -103,10 +119,11 @@ impl<U> TokenCache<U> {
         revoked: impl FnOnce(&dyn Fn() -> TokenHash, &TokenFacts) -> bool,
     ) -> Option<Hit<U>> {
         let hash = self.hash(token);
-        let shard = self.shard(hash);
-        {
-            let table = shard.read().unwrap_or_else(PoisonError::into_inner);
-            let entry = table.find(hash, |e| *e.token == *token)?;
+        for slot in self.set(hash) {
+            let current = slot.load();
+            let Some(entry) = current.as_deref().filter(|e| e.is(hash, token)) else {
+                continue;
+            };
             if entry.exp > now
                 && keys.contains_fingerprint(entry.key)
                 && !revoked(
@@ -119,10 +136,10 @@ impl<U> TokenCache<U> {
                     token: entry.token.clone(),
                 });
             }
-        }
-        let mut table = shard.write().unwrap_or_else(PoisonError::into_inner);
-        if let Ok(entry) = table.find_entry(hash, |e| *e.token == *token) {
-            entry.remove();
+            // Expired, signed by a key that is gone, or revoked: forget it, unless
+            // another thread replaced it meanwhile.
+            slot.compare_and_swap(&current, None);
+            return None;
         }
         None
     }
@@ -132,47 +149,37 @@ impl<U> TokenCache<U> {
             return;
         }
         let hash = self.hash(&new.token);
-        let mut table = self
-            .shard(hash)
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Ok(old) = table.find_entry(hash, |e| *e.token == *new.token) {
-            old.remove();
-        } else if table.len() >= self.per_shard {
-            table.retain(|e| e.exp > now);
-            if table.len() >= self.per_shard {
-                // Still full of live entries: drop an eighth of them, those that come
-                // first in the table's order (random: it follows the keyed hash), so
-                // the scan is paid once per many inserts.
-                let mut victims = (self.per_shard / 8).max(1);
-                table.retain(|_| {
-                    let keep = victims == 0;
-                    victims = victims.saturating_sub(1);
-                    keep
-                });
+        let set = self.set(hash);
+        // The slot holding this token, else an empty or expired one, else the one the
+        // hash's low bits name (the set came from its high bits).
+        #[allow(clippy::cast_possible_truncation)]
+        let mut victim = (hash as usize) % WAYS;
+        let mut rank = 2;
+        for (i, slot) in set.iter().enumerate() {
+            let slot_rank = match slot.load().as_deref() {
+                Some(e) if e.is(hash, &new.token) => 0,
+                None => 1,
+                Some(e) if e.exp <= now => 1,
+                Some(_) => 2,
+            };
+            if slot_rank < rank {
+                (victim, rank) = (i, slot_rank);
             }
         }
-        table.insert_unique(
+        set[victim].store(Some(Arc::new(Entry {
+            token: new.token,
             hash,
-            Entry {
-                token: new.token,
-                hash,
-                user: new.user,
-                exp: new.exp,
-                key: new.key,
-                sha256: new.sha256,
-                facts: new.facts,
-            },
-            |e| e.hash,
-        );
+            user: new.user,
+            exp: new.exp,
+            key: new.key,
+            sha256: new.sha256,
+            facts: new.facts,
+        })));
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.read().map(|s| s.len()).unwrap_or(0))
-            .sum()
+        self.slots.iter().filter(|s| s.load().is_some()).count()
     }
 }
 
@@ -264,6 +271,21 @@ mod tests {
         assert!(cache.len() <= 32, "{}", cache.len());
         // The newest entry is there.
         assert_eq!(user(cache.get("999", 1, &keys, |_, _| false)), Some(999));
+    }
+
+    #[test]
+    fn a_working_set_below_the_capacity_stays() {
+        let keys = keys();
+        let fp = keys.fingerprints().next().unwrap();
+        let cache = TokenCache::new(10_000).unwrap();
+        for i in 0..2_000 {
+            cache.insert(entry(&format!("token-{i}"), i, 1000, fp), 0);
+        }
+        let found = (0..2_000)
+            .filter(|i| user(cache.get(&format!("token-{i}"), 1, &keys, |_, _| false)) == Some(*i))
+            .count();
+        // Four slots per set: a few sets may overflow, far fewer than 1 %.
+        assert!(found >= 1_980, "{found}");
     }
 
     #[test]
