@@ -40,7 +40,7 @@ pub(crate) async fn run(issuer: &TestIssuer, server: Server, count: usize) -> Re
                 client.clone(),
                 next.clone(),
                 issuer.clone(),
-                server.url.clone(),
+                format!("{}/api/me", server.url),
             );
             workers.push(tokio::spawn(async move {
                 loop {

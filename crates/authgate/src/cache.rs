@@ -12,7 +12,9 @@
 //! - no lock: the cache is a fixed array of slots, four per hash (a set-associative
 //!   cache), each an atomically swapped `Arc` of its entry, read without writing to
 //!   anything another thread reads (`arc_swap`'s thread-local debts), so hits on one
-//!   token from several threads do not contend on a lock word;
+//!   token from several threads do not contend on a lock word; beside the slots, a
+//!   dense array of their hashes and expiry times lets a lookup or an insert skip the
+//!   entries that cannot match (only hints: the entry itself decides);
 //! - a hit allocates nothing: it hands out `Arc` clones of the user and of the stored
 //!   token (which becomes the request's [`AccessToken`](crate::AccessToken));
 //! - the token's SHA-256, which the denylist knows tokens by, is computed only when a
@@ -25,6 +27,7 @@
 //! the threads serving a popular token.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwapOption;
@@ -79,6 +82,10 @@ pub(crate) struct NewEntry<U> {
 #[derive(Debug)]
 pub(crate) struct TokenCache<U> {
     slots: Box<[ArcSwapOption<Entry<U>>]>,
+    /// Per slot, the hash of its entry (a hint, 0 for none).
+    hashes: Box<[AtomicU64]>,
+    /// Per slot, the `exp` of its entry (a hint, 0 for none).
+    exps: Box<[AtomicI64]>,
     sets: usize,
     hasher: Hasher,
 }
@@ -91,6 +98,8 @@ impl<U> TokenCache<U> {
         let sets = capacity.div_ceil(WAYS);
         Some(Self {
             slots: (0..sets * WAYS).map(|_| ArcSwapOption::empty()).collect(),
+            hashes: (0..sets * WAYS).map(|_| AtomicU64::new(0)).collect(),
+            exps: (0..sets * WAYS).map(|_| AtomicI64::new(0)).collect(),
             sets,
             hasher: Hasher::default(),
         })
@@ -100,12 +109,12 @@ impl<U> TokenCache<U> {
         self.hasher.hash_one(token.as_bytes())
     }
 
-    /// The slots where a token with `hash` may be.
-    fn set(&self, hash: u64) -> &[ArcSwapOption<Entry<U>>] {
+    /// The indices of the slots where a token with `hash` may be.
+    fn set(&self, hash: u64) -> std::ops::Range<usize> {
         // Multiply-shift: the high bits of `hash` scaled to `0..sets`, no division.
         #[allow(clippy::cast_possible_truncation)]
         let set = ((u128::from(hash) * self.sets as u128) >> 64) as usize;
-        &self.slots[set * WAYS..(set + 1) * WAYS]
+        set * WAYS..(set + 1) * WAYS
     }
 
     /// The cached user and token, if the entry is unexpired, its key is still in
@@ -119,7 +128,11 @@ impl<U> TokenCache<U> {
         revoked: impl FnOnce(&dyn Fn() -> TokenHash, &TokenFacts) -> bool,
     ) -> Option<Hit<U>> {
         let hash = self.hash(token);
-        for slot in self.set(hash) {
+        for i in self.set(hash) {
+            if self.hashes[i].load(Ordering::Relaxed) != hash {
+                continue;
+            }
+            let slot = &self.slots[i];
             let current = slot.load();
             let Some(entry) = current.as_deref().filter(|e| e.is(hash, token)) else {
                 continue;
@@ -138,7 +151,11 @@ impl<U> TokenCache<U> {
             }
             // Expired, signed by a key that is gone, or revoked: forget it, unless
             // another thread replaced it meanwhile.
-            slot.compare_and_swap(&current, None);
+            let previous = slot.compare_and_swap(&current, None);
+            if previous.as_deref().is_some_and(|p| std::ptr::eq(p, entry)) {
+                self.hashes[i].store(0, Ordering::Relaxed);
+                self.exps[i].store(0, Ordering::Relaxed);
+            }
             return None;
         }
         None
@@ -153,20 +170,22 @@ impl<U> TokenCache<U> {
         // The slot holding this token, else an empty or expired one, else the one the
         // hash's low bits name (the set came from its high bits).
         #[allow(clippy::cast_possible_truncation)]
-        let mut victim = (hash as usize) % WAYS;
+        let mut victim = set.start + (hash as usize) % WAYS;
         let mut rank = 2;
-        for (i, slot) in set.iter().enumerate() {
-            let slot_rank = match slot.load().as_deref() {
-                Some(e) if e.is(hash, &new.token) => 0,
-                None => 1,
-                Some(e) if e.exp <= now => 1,
-                Some(_) => 2,
+        for i in set {
+            let slot_rank = if self.hashes[i].load(Ordering::Relaxed) == hash {
+                0
+            } else if self.exps[i].load(Ordering::Relaxed) <= now {
+                1
+            } else {
+                2
             };
             if slot_rank < rank {
                 (victim, rank) = (i, slot_rank);
             }
         }
-        set[victim].store(Some(Arc::new(Entry {
+        let exp = new.exp;
+        self.slots[victim].store(Some(Arc::new(Entry {
             token: new.token,
             hash,
             user: new.user,
@@ -175,6 +194,8 @@ impl<U> TokenCache<U> {
             sha256: new.sha256,
             facts: new.facts,
         })));
+        self.hashes[victim].store(hash, Ordering::Relaxed);
+        self.exps[victim].store(exp, Ordering::Relaxed);
     }
 
     #[cfg(test)]
