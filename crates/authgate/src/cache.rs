@@ -20,6 +20,13 @@
 //! - the token's SHA-256, which the denylist knows tokens by, is computed only when a
 //!   denylist entry for a token must be looked up, and then once per cached token.
 //!
+//! A token is stored the second time it is verified, not the first: a filter of the
+//! hashes of tokens seen once (one per slot, overwritten freely) lets one-off tokens
+//! (a script with a new token per call, or a flood of distinct tokens) pass without
+//! evicting the tokens that browsers send again and again, and without paying for an
+//! insert and an eviction each (freeing an evicted user touches memory that went cold
+//! long ago). A browser's token is verified twice, then served from the cache.
+//!
 //! The memory is bounded by the slot count (the configured capacity, rounded up to a
 //! multiple of four): a new token takes the slot of its set that holds the same token,
 //! an expired one or none, else one picked by its hash (at random, in effect). Nothing
@@ -86,6 +93,9 @@ pub(crate) struct TokenCache<U> {
     hashes: Box<[AtomicU64]>,
     /// Per slot, the `exp` of its entry (a hint, 0 for none).
     exps: Box<[AtomicI64]>,
+    /// The hashes of tokens verified once and not stored (0 for none): the admission
+    /// filter.
+    seen: Box<[AtomicU64]>,
     sets: usize,
     hasher: Hasher,
 }
@@ -100,6 +110,7 @@ impl<U> TokenCache<U> {
             slots: (0..sets * WAYS).map(|_| ArcSwapOption::empty()).collect(),
             hashes: (0..sets * WAYS).map(|_| AtomicU64::new(0)).collect(),
             exps: (0..sets * WAYS).map(|_| AtomicI64::new(0)).collect(),
+            seen: (0..sets * WAYS).map(|_| AtomicU64::new(0)).collect(),
             sets,
             hasher: Hasher::default(),
         })
@@ -161,11 +172,18 @@ impl<U> TokenCache<U> {
         None
     }
 
+    /// Stores a verified token, if it was verified once before (see the module docs).
     pub(crate) fn insert(&self, new: NewEntry<U>, now: i64) {
         if new.exp <= now {
             return;
         }
         let hash = self.hash(&new.token);
+        #[allow(clippy::cast_possible_truncation)]
+        let seen = &self.seen[(hash as usize) % self.seen.len()];
+        if seen.swap(hash, Ordering::Relaxed) != hash {
+            // The first time: remembered as seen, not stored.
+            return;
+        }
         let set = self.set(hash);
         // The slot holding this token, else an empty or expired one, else the one the
         // hash's low bits name (the set came from its high bits).
@@ -231,6 +249,14 @@ mod tests {
         }
     }
 
+    /// Inserts as a token verified a second time is (the first time is not stored).
+    fn store<U>(cache: &TokenCache<U>, new: NewEntry<U>, now: i64) {
+        let hash = cache.hash(&new.token);
+        #[allow(clippy::cast_possible_truncation)]
+        cache.seen[(hash as usize) % cache.seen.len()].store(hash, Ordering::Relaxed);
+        cache.insert(new, now);
+    }
+
     fn user<U: Copy>(hit: Option<Hit<U>>) -> Option<U> {
         hit.map(|hit| *hit.user)
     }
@@ -240,7 +266,7 @@ mod tests {
         let keys = keys();
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(100).unwrap();
-        cache.insert(entry("a.b.c", "alice", 200, fp), 100);
+        store(&cache, entry("a.b.c", "alice", 200, fp), 100);
         assert_eq!(
             user(cache.get("a.b.c", 150, &keys, |_, _| false)),
             Some("alice")
@@ -251,14 +277,14 @@ mod tests {
             None,
             "expired at exp"
         );
-        cache.insert(entry("a.b.c", "alice", 200, fp ^ 1), 100);
+        store(&cache, entry("a.b.c", "alice", 200, fp ^ 1), 100);
         assert_eq!(
             user(cache.get("a.b.c", 150, &keys, |_, _| false)),
             None,
             "key no longer in the set"
         );
         assert_eq!(cache.len(), 0);
-        cache.insert(entry("a.b.c", "alice", 200, fp), 100);
+        store(&cache, entry("a.b.c", "alice", 200, fp), 100);
         assert_eq!(
             user(cache.get("a.b.c", 150, &keys, |hash, _| hash() == hash_token("a.b.c"))),
             None,
@@ -272,7 +298,7 @@ mod tests {
         let keys = keys();
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(100).unwrap();
-        cache.insert(entry("a.b.c", String::from("alice"), 200, fp), 100);
+        store(&cache, entry("a.b.c", String::from("alice"), 200, fp), 100);
         let first = cache.get("a.b.c", 150, &keys, |_, _| false).unwrap();
         let second = cache
             .get(&String::from("a.b.c"), 150, &keys, |_, _| false)
@@ -287,11 +313,28 @@ mod tests {
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(32).unwrap();
         for i in 0..1000 {
-            cache.insert(entry(&i.to_string(), i, 1000 + i, fp), 0);
+            store(&cache, entry(&i.to_string(), i, 1000 + i, fp), 0);
         }
         assert!(cache.len() <= 32, "{}", cache.len());
         // The newest entry is there.
         assert_eq!(user(cache.get("999", 1, &keys, |_, _| false)), Some(999));
+    }
+
+    #[test]
+    fn a_token_is_stored_the_second_time_it_is_verified() {
+        let keys = keys();
+        let fp = keys.fingerprints().next().unwrap();
+        let cache = TokenCache::new(100).unwrap();
+        cache.insert(entry("a.b.c", 1, 200, fp), 100);
+        assert_eq!(user(cache.get("a.b.c", 150, &keys, |_, _| false)), None);
+        cache.insert(entry("a.b.c", 1, 200, fp), 100);
+        assert_eq!(user(cache.get("a.b.c", 150, &keys, |_, _| false)), Some(1));
+        // One-off tokens pass without displacing it.
+        for i in 0..1_000 {
+            cache.insert(entry(&format!("once-{i}"), 2, 200, fp), 100);
+        }
+        assert_eq!(cache.len(), 1);
+        assert_eq!(user(cache.get("a.b.c", 150, &keys, |_, _| false)), Some(1));
     }
 
     #[test]
@@ -300,7 +343,7 @@ mod tests {
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(10_000).unwrap();
         for i in 0..2_000 {
-            cache.insert(entry(&format!("token-{i}"), i, 1000, fp), 0);
+            store(&cache, entry(&format!("token-{i}"), i, 1000, fp), 0);
         }
         let found = (0..2_000)
             .filter(|i| user(cache.get(&format!("token-{i}"), 1, &keys, |_, _| false)) == Some(*i))
@@ -314,8 +357,8 @@ mod tests {
         let keys = keys();
         let fp = keys.fingerprints().next().unwrap();
         let cache = TokenCache::new(32).unwrap();
-        cache.insert(entry("t", 1, 100, fp), 0);
-        cache.insert(entry("t", 2, 100, fp), 0);
+        store(&cache, entry("t", 1, 100, fp), 0);
+        store(&cache, entry("t", 2, 100, fp), 0);
         assert_eq!(cache.len(), 1);
         assert_eq!(user(cache.get("t", 1, &keys, |_, _| false)), Some(2));
     }
