@@ -543,8 +543,8 @@ fn report(bench: &Bench<'_>, sides: &[Side]) {
     }
     println!();
     println!(
-        "{:<34} {:>11} {:>17} {:>10}",
-        "comparison", "throughput", "rounds (min-max)", "CPU/req"
+        "{:<32} {:>10} {:>8} {:>16} {:>9}",
+        "comparison", "throughput", "median", "rounds (min-max)", "CPU/req"
     );
     for (label, a, b) in [
         ("repeated: layer / ceiling", 1, 0),
@@ -561,12 +561,15 @@ fn report(bench: &Bench<'_>, sides: &[Side]) {
             .zip(&b.per_round)
             .map(|(x, y)| x / y)
             .collect();
-        let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = ratios.iter().copied().fold(0.0, f64::max);
+        let mut sorted = ratios.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[sorted.len() / 2];
+        let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
         println!(
-            "{:<34} {:>10.3}x {:>8.3}-{:<8.3} {:>9.3}x",
+            "{:<32} {:>9.3}x {:>7.3}x {:>7.3}-{:<8.3} {:>8.3}x",
             label,
             a.totals.per_second() / b.totals.per_second(),
+            median,
             min,
             max,
             a.totals.cpu_us() / b.totals.cpu_us()

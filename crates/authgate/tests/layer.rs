@@ -788,11 +788,23 @@ async fn the_token_cache_hits_expires_and_forgets_removed_keys() {
     );
     auth.refresh_keys().await.unwrap();
 
-    // Hit: the second verification does not map (nor verify) again.
+    // A token is cached the second time it is verified; the third does not map (nor
+    // verify) again.
     let token = issuer.token().sub("cached").sign();
+    for _ in 0..3 {
+        assert_eq!(auth.verify(&token).await.unwrap(), "cached");
+    }
+    assert_eq!(maps.load(Ordering::SeqCst), 2);
+
+    // A flood of tokens seen once does not displace it.
+    for i in 0..50 {
+        auth.verify(&issuer.token().sub(&format!("once-{i}")).sign())
+            .await
+            .unwrap();
+    }
+    let before = maps.load(Ordering::SeqCst);
     assert_eq!(auth.verify(&token).await.unwrap(), "cached");
-    assert_eq!(auth.verify(&token).await.unwrap(), "cached");
-    assert_eq!(maps.load(Ordering::SeqCst), 1);
+    assert_eq!(maps.load(Ordering::SeqCst), before, "still cached");
 
     // Expiry: a cached token is refused once its exp has passed.
     let short = issuer
@@ -801,6 +813,7 @@ async fn the_token_cache_hits_expires_and_forgets_removed_keys() {
         .exp(authgate_testkit::now() + 1)
         .sign();
     assert_eq!(auth.verify(&short).await.unwrap(), "short");
+    assert_eq!(auth.verify(&short).await.unwrap(), "short");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(matches!(auth.verify(&short).await, Err(AuthError::Expired)));
 
@@ -808,6 +821,7 @@ async fn the_token_cache_hits_expires_and_forgets_removed_keys() {
     issuer.add_rsa_key("rsa-2").unwrap();
     issuer.set_default_key("rsa-2").unwrap();
     let doomed = issuer.token().sub("doomed").sign();
+    assert_eq!(auth.verify(&doomed).await.unwrap(), "doomed");
     assert_eq!(auth.verify(&doomed).await.unwrap(), "doomed");
     let before = maps.load(Ordering::SeqCst);
     assert_eq!(auth.verify(&doomed).await.unwrap(), "doomed");
@@ -952,6 +966,8 @@ async fn a_repeated_token_shares_the_cached_user_and_token() {
     let token = issuer.token().sub("alice").sign();
     let mut headers = http::HeaderMap::new();
     headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    // Verified twice (a token is cached the second time), then served from the cache.
+    auth.authenticate("GET", &headers).await.unwrap().unwrap();
     let first = auth.authenticate("GET", &headers).await.unwrap().unwrap();
     let second = auth.authenticate("GET", &headers).await.unwrap().unwrap();
     assert!(
