@@ -352,6 +352,39 @@ mod tests {
         assert!(found >= 1_980, "{found}");
     }
 
+    /// Threads that insert, read and evict the same slots at once never see a token
+    /// answered with another token's user: the entry itself decides, the hash and
+    /// expiry hints only narrow the search.
+    #[test]
+    fn concurrent_inserts_and_reads_never_mix_up_users() {
+        let keys = keys();
+        let fp = keys.fingerprints().next().unwrap();
+        // 8 slots for 64 tokens: every set is fought over.
+        let cache = TokenCache::new(8).unwrap();
+        let hits = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for thread in 0..4_usize {
+                let (cache, keys, hits) = (&cache, &keys, &hits);
+                scope.spawn(move || {
+                    for round in 0..20_000_usize {
+                        let i = (round * 7 + thread * 13) % 64;
+                        let token = format!("token-{i}");
+                        // Some entries expire at `now`, so reads also evict.
+                        let exp = if round % 5 == 0 { 10 } else { 1_000 };
+                        cache.insert(entry(&token, i, exp, fp), 1);
+                        if let Some(hit) = cache.get(&token, 10, keys, |_, _| false) {
+                            assert_eq!(*hit.user, i, "{token} answered with another user");
+                            assert_eq!(&*hit.token, token.as_str());
+                            hits.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert!(cache.len() <= 8);
+        assert!(hits.load(Ordering::Relaxed) > 0, "the cache served nothing");
+    }
+
     #[test]
     fn inserting_a_token_again_replaces_it() {
         let keys = keys();
