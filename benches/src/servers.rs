@@ -174,6 +174,9 @@ pub(crate) async fn router(
                 .with_state(Arc::new(user))
         }
         "floor" | "floor-typed" => {
+            // The provider authgate uses too: jsonwebtoken cannot pick one itself when
+            // a build enables both of its backends (`--all-features`).
+            let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
             let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_str(&issuer.jwk)?;
             let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
             validation.set_issuer(&[&issuer.issuer]);

@@ -1,4 +1,7 @@
-//! Randomness, PKCE and sealed store entries, all on aws-lc-rs.
+//! Randomness, PKCE and sealed store entries, on the crypto backend the features chose:
+//! aws-lc-rs (`aws-lc-rs`, the default) or RustCrypto (`rust-crypto`: `aes-gcm`,
+//! `sha2`, `subtle`, and `getrandom` for the system generator). Both seal the same
+//! format, so instances built with different backends share a store.
 //!
 //! - Every random value (state, nonce, PKCE verifier, exchange code) is 32 bytes from
 //!   the system generator, written as 43 characters of unpadded base64url.
@@ -7,9 +10,6 @@
 //!   the secret. A dump of the store (Redis `KEYS *`, a memory snapshot) yields neither
 //!   usable codes nor tokens: only someone holding the code can open its entry.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::digest::{Context, SHA256};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -21,8 +21,130 @@ pub struct RandomError;
 /// The length of every random token, in characters (32 bytes, base64url).
 pub(crate) const TOKEN_LEN: usize = 43;
 
+/// The AES-GCM nonce length (96 bits).
+const NONCE_LEN: usize = 12;
+/// The AES-GCM tag length.
+const TAG_LEN: usize = 16;
+
+#[cfg(feature = "aws-lc-rs")]
+mod backend {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::digest::{Context, SHA256};
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+
+    use super::{NONCE_LEN, RandomError};
+
+    pub(super) fn fill(bytes: &mut [u8]) -> Result<(), RandomError> {
+        SystemRandom::new().fill(bytes).map_err(|_| RandomError)
+    }
+
+    pub(super) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = Context::new(&SHA256);
+        for part in parts {
+            ctx.update(part);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+
+    pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+    }
+
+    fn cipher(key: &[u8; 32]) -> LessSafeKey {
+        // AES-256 takes exactly 32 bytes.
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte AES-256 key"))
+    }
+
+    /// Encrypts `body` in place and appends the tag.
+    pub(super) fn seal(
+        key: &[u8; 32],
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        body: &mut Vec<u8>,
+    ) -> bool {
+        cipher(key)
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), body)
+            .is_ok()
+    }
+
+    /// Decrypts `body` (ciphertext and tag) in place, leaving the plaintext.
+    pub(super) fn open(
+        key: &[u8; 32],
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        body: &mut Vec<u8>,
+    ) -> bool {
+        let Ok(plain) =
+            cipher(key).open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), body)
+        else {
+            return false;
+        };
+        let len = plain.len();
+        body.truncate(len);
+        true
+    }
+}
+
+#[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+mod backend {
+    use aes_gcm::aead::{AeadInPlace as _, KeyInit as _};
+    use aes_gcm::{Aes256Gcm, Key, Nonce};
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+
+    use super::{NONCE_LEN, RandomError};
+
+    pub(super) fn fill(bytes: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::getrandom(bytes).map_err(|_| RandomError)
+    }
+
+    pub(super) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+        let mut hasher = sha2::Sha256::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        hasher.finalize().into()
+    }
+
+    pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len() && bool::from(a.ct_eq(b))
+    }
+
+    /// Encrypts `body` in place and appends the tag.
+    pub(super) fn seal(
+        key: &[u8; 32],
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        body: &mut Vec<u8>,
+    ) -> bool {
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key))
+            .encrypt_in_place(&Nonce::from(nonce), aad, body)
+            .is_ok()
+    }
+
+    /// Decrypts `body` (ciphertext and tag) in place, leaving the plaintext.
+    pub(super) fn open(
+        key: &[u8; 32],
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        body: &mut Vec<u8>,
+    ) -> bool {
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key))
+            .decrypt_in_place(&Nonce::from(nonce), aad, body)
+            .is_ok()
+    }
+}
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "authgate-flow needs a crypto backend: enable its `aws-lc-rs` feature (the default) \
+     or `rust-crypto` (pure Rust, no C toolchain needed)."
+);
+
 fn fill(bytes: &mut [u8]) -> Result<(), RandomError> {
-    SystemRandom::new().fill(bytes).map_err(|_| RandomError)
+    backend::fill(bytes)
 }
 
 /// 32 random bytes as unpadded base64url (43 characters).
@@ -42,22 +164,16 @@ pub(crate) fn is_token_shaped(s: &str) -> bool {
 /// The PKCE `S256` code challenge of a verifier: `BASE64URL(SHA256(verifier))`
 /// (RFC 7636 §4.2).
 pub(crate) fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&SHA256, verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(backend::sha256(&[verifier.as_bytes()]))
 }
 
 /// Compares in constant time (for equal lengths).
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+    backend::constant_time_eq(a, b)
 }
 
 fn derive(label: &str, purpose: &str, secret: &str) -> [u8; 32] {
-    let mut ctx = Context::new(&SHA256);
-    for part in ["authgate-flow/v1/", label, "/", purpose, "/", secret] {
-        ctx.update(part.as_bytes());
-    }
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.finish().as_ref());
-    out
+    backend::sha256(&["authgate-flow/v1/", label, "/", purpose, "/", secret].map(str::as_bytes))
 }
 
 /// The store key for `secret`: `{purpose}:{base64url(SHA-256(...))}`.
@@ -68,26 +184,17 @@ pub(crate) fn store_key(purpose: &str, secret: &str) -> String {
     )
 }
 
-fn cipher(purpose: &str, secret: &str) -> LessSafeKey {
-    let key = derive("key", purpose, secret);
-    // AES-256 takes exactly 32 bytes, which `derive` always returns.
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("a 32-byte AES-256 key"))
-}
-
 /// Seals `plaintext` for the holder of `secret`: `nonce || ciphertext || tag`.
 pub(crate) fn seal(purpose: &str, secret: &str, plaintext: &[u8]) -> Result<Vec<u8>, RandomError> {
     let mut nonce = [0u8; NONCE_LEN];
     fill(&mut nonce)?;
-    let mut sealed = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
+    let mut sealed = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
     sealed.extend_from_slice(&nonce);
     let mut body = plaintext.to_vec();
-    cipher(purpose, secret)
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(purpose.as_bytes()),
-            &mut body,
-        )
-        .map_err(|_| RandomError)?;
+    let key = derive("key", purpose, secret);
+    if !backend::seal(&key, nonce, purpose.as_bytes(), &mut body) {
+        return Err(RandomError);
+    }
     sealed.extend_from_slice(&body);
     Ok(sealed)
 }
@@ -113,13 +220,9 @@ pub(crate) fn open(purpose: &str, secret: &str, mut sealed: Vec<u8>) -> Option<V
         return None;
     }
     let mut body = sealed.split_off(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(&sealed).ok()?;
-    let plain = cipher(purpose, secret)
-        .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut body)
-        .ok()?;
-    let len = plain.len();
-    body.truncate(len);
-    Some(body)
+    let nonce: [u8; NONCE_LEN] = sealed.try_into().ok()?;
+    let key = derive("key", purpose, secret);
+    backend::open(&key, nonce, purpose.as_bytes(), &mut body).then_some(body)
 }
 
 #[cfg(test)]
@@ -138,9 +241,9 @@ mod tests {
     #[test]
     fn pkce_challenge_is_sha256_of_the_verifier() {
         let verifier = random_token().unwrap();
-        let digest = aws_lc_rs::digest::digest(&SHA256, verifier.as_bytes());
+        let digest = backend::sha256(&[verifier.as_bytes()]);
         let decoded = URL_SAFE_NO_PAD.decode(pkce_challenge(&verifier)).unwrap();
-        assert_eq!(decoded, digest.as_ref());
+        assert_eq!(decoded, digest);
         // A verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1).
         assert!((43..=128).contains(&verifier.len()));
     }
@@ -182,6 +285,29 @@ mod tests {
         assert!(!is_token_shaped(&format!("{}=", "a".repeat(42))));
         assert!(!is_token_shaped(&format!("{}/", "a".repeat(42))));
         assert!(is_token_shaped(&format!("{}-_", "a".repeat(41))));
+    }
+
+    /// An entry sealed elsewhere (by Python's `cryptography`, AES-256-GCM under
+    /// SHA-256 of `authgate-flow/v1/key/exchange/secret`, nonce 0..12, AAD `exchange`)
+    /// opens with either backend: instances built with aws-lc-rs and with RustCrypto
+    /// share a store and each other's cookies.
+    #[test]
+    fn the_sealed_format_is_the_same_with_either_backend() {
+        let sealed: Vec<u8> = (0..34)
+            .map(|i| {
+                u8::from_str_radix(
+                    &"000102030405060708090a0b8003daeb9a646cf14ba6e49f92303a1c88bbe6d6285a"
+                        [i * 2..i * 2 + 2],
+                    16,
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            open("exchange", "secret", sealed.clone()).as_deref(),
+            Some(&b"tokens"[..])
+        );
+        assert_eq!(open("exchange", "other", sealed), None);
     }
 
     #[test]

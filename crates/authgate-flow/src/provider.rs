@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{ClientAuth, FlowConfig};
+use crate::config::{ClientAuth, FlowConfig, FlowConfigError};
 
 /// A token, whose `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -89,6 +89,10 @@ pub enum TokenEndpointError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A client of the application's followed a redirect away from the endpoint
+    /// (the flow's own client follows none).
+    #[error("the provider endpoint redirected; the flow's requests follow no redirect")]
+    Redirected,
 }
 
 impl TokenEndpointError {
@@ -155,15 +159,38 @@ fn form_encode(s: &str) -> String {
 }
 
 impl TokenClient {
-    pub(crate) fn new(config: FlowConfig) -> Result<Self, reqwest::Error> {
+    /// The application's client ([`FlowConfigBuilder::http_client`]) or the flow's
+    /// own: the configured timeouts, no redirects, the flow's user agent.
+    ///
+    /// [`FlowConfigBuilder::http_client`]: crate::FlowConfigBuilder::http_client
+    pub(crate) fn new(config: FlowConfig) -> Result<Self, FlowConfigError> {
+        if let Some(http) = config.inner.http_client.clone() {
+            return Ok(Self { http, config });
+        }
+        if let Some(reason) = authgate::__private::default_client_error() {
+            return Err(FlowConfigError::NoTlsProvider(reason));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(config.inner.http_timeout.min(Duration::from_secs(5)))
             .timeout(config.inner.http_timeout)
             // Client credentials must never follow a redirect elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("authgate-flow/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .build()
+            .map_err(FlowConfigError::HttpClient)?;
         Ok(Self { http, config })
+    }
+
+    /// A form `POST` to `endpoint`, with the flow's total timeout whichever client
+    /// sends it.
+    fn post(&self, endpoint: Url) -> reqwest::RequestBuilder {
+        self.http
+            .post(endpoint)
+            .timeout(self.config.inner.http_timeout)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
     }
 
     /// The form body and the `Authorization` header (for `client_secret_basic`).
@@ -218,10 +245,7 @@ impl TokenClient {
         let (body, authorization) = self.encode(Grant::Revoke {
             token: refresh_token,
         });
-        let mut request = self.http.post(endpoint).header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        );
+        let mut request = self.post(endpoint.clone());
         if let Some(authorization) = authorization {
             request = request.header(http::header::AUTHORIZATION, authorization);
         }
@@ -230,6 +254,9 @@ impl TokenClient {
             .send()
             .await
             .map_err(TokenEndpointError::Unreachable)?;
+        if *response.url() != endpoint {
+            return Err(TokenEndpointError::Redirected);
+        }
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -246,13 +273,8 @@ impl TokenClient {
     ) -> Result<TokenResponse, TokenEndpointError> {
         let (body, authorization) = self.encode(grant);
         let mut request = self
-            .http
-            .post(endpoint)
-            .header(http::header::ACCEPT, "application/json")
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            );
+            .post(endpoint.clone())
+            .header(http::header::ACCEPT, "application/json");
         if let Some(authorization) = authorization {
             request = request.header(http::header::AUTHORIZATION, authorization);
         }
@@ -261,6 +283,9 @@ impl TokenClient {
             .send()
             .await
             .map_err(TokenEndpointError::Unreachable)?;
+        if *response.url() != endpoint {
+            return Err(TokenEndpointError::Redirected);
+        }
         let status = response.status();
         let limit = self.config.inner.max_response_bytes;
         if response

@@ -828,3 +828,30 @@ async fn no_token_or_code_reaches_a_log_line() {
         );
     }
 }
+
+/// The flow's token requests go through the application's own client (here one
+/// with a proxy), with the client secret as configured.
+#[tokio::test]
+async fn the_token_endpoint_is_called_through_your_own_client() {
+    let provider = common::provider();
+    let proxy = authgate_test_support::proxy::HttpProxy::start().await;
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::http(proxy.url()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider.flow_config().http_client(client).build().unwrap(),
+    )
+    .unwrap();
+    let (_, exchanged) = signed_in(&provider, &flow).await;
+    assert_eq!(exchanged["success"], true, "{exchanged}");
+    let token_url = format!("{}/application/o/token/", provider.base_url());
+    assert!(
+        proxy.requests().contains(&format!("POST {token_url}")),
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(provider.token_requests().len(), 1);
+}

@@ -39,6 +39,7 @@
 pub mod actix;
 pub mod axum;
 pub mod browser;
+pub mod proxy;
 mod reply;
 pub mod webdriver;
 

@@ -202,6 +202,7 @@ impl SigningKey {
         encoding: EncodingKey,
         public_der: Vec<u8>,
     ) -> Result<SigningKey, TestkitError> {
+        ensure_jwt_provider();
         let mut jwk = Jwk::from_encoding_key(&encoding, alg)?;
         jwk.common.key_id = Some(kid.to_owned());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
@@ -329,11 +330,23 @@ impl SigningKey {
         let mut message = encode_segment(header)?;
         message.push('.');
         message.push_str(&encode_segment(claims)?);
+        ensure_jwt_provider();
         let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.inner.encoding, alg)?;
         message.push('.');
         message.push_str(&signature);
         Ok(message)
     }
+}
+
+/// Makes aws-lc-rs jsonwebtoken's process default unless a provider is installed
+/// already. jsonwebtoken cannot pick one by itself when a build enables both of its
+/// backends (authgate's `rust-crypto` next to the testkit's aws-lc-rs); whichever
+/// provider is installed first, authgate's or this one, signs and verifies.
+pub(crate) fn ensure_jwt_provider() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    });
 }
 
 fn encode_segment(value: &Value) -> Result<String, TestkitError> {

@@ -11,9 +11,9 @@
 
 use std::sync::OnceLock;
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 
 use crate::error::AuthError;
@@ -41,9 +41,12 @@ pub const HOST_COOKIE: &str = "__Host-app_auth";
 /// under it is a forgery.
 const RSA_N: &str = "u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0_IzW7yWR7QkrmBL7jTKEn5u-qKhbwKfBstIs-bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW_VDL5AaWTg0nLVkjRo9z-40RQzuVaE8AkAFmxZzow3x-VJYKdjykkJ0iT9wCS0DRTXu269V264Vf_3jvredZiKRkgwlL9xNAwxXFg0x_XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC-9aGVd-Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmw";
 
+/// The public key of the harness's Ed25519 signer (seed `0x42` × 32), base64url.
+const ED25519_X: &str = "IVL40Zt5HSRFMkLhXy6rbLfP-ntqXtMAl5YOBpiB2xI";
+
 /// The fixed keys and rules every fuzzed token is checked against.
 struct Fixture {
-    signer: Ed25519KeyPair,
+    signer: EncodingKey,
     keys: KeySet,
     rules: Rules,
     /// The fingerprint of the Ed25519 key: the only key a valid token can name.
@@ -53,12 +56,19 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let signer = Ed25519KeyPair::from_seed_unchecked(&[0x42; 32])
-            .expect("a 32-byte seed is an Ed25519 key");
+        // The Ed25519 key with the seed 0x42 × 32, as PKCS#8 v1 (RFC 8410), signed
+        // through jsonwebtoken so that either crypto backend can run the harness.
+        let mut pkcs8 = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        pkcs8.extend_from_slice(&[0x42; 32]);
+        let signer = EncodingKey::from_ed_der(&pkcs8);
         let ed = json!({
             "kty": "OKP",
             "crv": "Ed25519",
-            "x": URL_SAFE_NO_PAD.encode(signer.public_key().as_ref()),
+            // The public half of that seed (RFC 8032 §5.1.5).
+            "x": ED25519_X,
             "kid": KID,
             "use": "sig",
         });
@@ -91,7 +101,9 @@ pub fn signed_token(header: &[u8], payload: &[u8]) -> String {
 }
 
 fn signature_of(message: &str) -> String {
-    URL_SAFE_NO_PAD.encode(fixture().signer.sign(message.as_bytes()).as_ref())
+    crate::crypto::install_jwt_provider();
+    jsonwebtoken::crypto::sign(message.as_bytes(), &fixture().signer, Algorithm::EdDSA)
+        .expect("an Ed25519 key signs anything")
 }
 
 /// Verifies `token` against the fixed keys and rules (issuer [`ISSUER`], audience

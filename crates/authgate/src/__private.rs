@@ -98,3 +98,10 @@ pub mod actix {
         }
     }
 }
+
+/// Why authgate's default HTTP client cannot be built in this process (the
+/// `rust-crypto` backend without a rustls provider), for the flow's client.
+#[must_use]
+pub fn default_client_error() -> Option<&'static str> {
+    crate::crypto::default_client_error()
+}

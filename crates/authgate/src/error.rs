@@ -296,6 +296,23 @@ pub enum FetchError {
         #[source]
         source: std::sync::Arc<reqwest::Error>,
     },
+    /// No TLS provider: the `rust-crypto` backend brings none, and neither a rustls
+    /// `CryptoProvider` was installed in the process nor a client given
+    /// ([`AuthConfigBuilder::http_client`](crate::AuthConfigBuilder::http_client)).
+    #[error("{0}")]
+    NoTlsProvider(&'static str),
+    /// A client of your own followed a redirect to another origin: keys and discovery
+    /// are taken from the configured origin only. (authgate's own client does not
+    /// follow such a redirect: that is an [`Http`](Self::Http) error.)
+    #[error(
+        "{url} redirected to another origin ({to}); keys and discovery are fetched from the configured origin only"
+    )]
+    CrossOriginRedirect {
+        /// The URL requested.
+        url: String,
+        /// The origin the response came from.
+        to: String,
+    },
     /// The discovery document names another issuer than the configured one (after
     /// moving it back from the internal URL to the public origin, when one is set).
     #[error(

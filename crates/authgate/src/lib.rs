@@ -2,12 +2,20 @@
 //!
 //! # Features
 //!
+//! - `aws-lc-rs` (default): the crypto backend: signatures, hashes, and rustls for the
+//!   HTTPS fetches, on aws-lc-rs.
+//! - `rust-crypto`: the pure-Rust backend (RustCrypto) for targets without a C
+//!   toolchain; HTTPS needs a rustls `CryptoProvider` installed in the process, or your
+//!   own `reqwest::Client` ([`AuthConfigBuilder::http_client`]). Exactly one backend is
+//!   needed: none is a compile error, and with both aws-lc-rs is used
+//!   ([`CRYPTO_BACKEND`] says which).
 //! - `axum`: [`Rejection`] is an axum `IntoResponse`.
 //! - `actix`: [`Rejection`] is an actix-web `ResponseError` and `Responder`.
 //! - `fuzzing`: the entry points of the cargo-fuzz targets (`fuzz/` in the repository);
 //!   not a public API.
 //!
-//! Both are off by default; `authgate-extract` enables them with its own features.
+//! `axum` and `actix` are off by default; `authgate-extract` enables them with its own
+//! features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
@@ -16,6 +24,7 @@ mod authenticator;
 mod cache;
 mod claims;
 mod config;
+mod crypto;
 mod error;
 mod guard;
 mod keys;
@@ -37,6 +46,7 @@ pub mod __private;
 pub use authenticator::{AccessToken, Authentication, Authenticator};
 pub use claims::{Claims, ClaimsMapper};
 pub use config::{AuthConfig, AuthConfigBuilder};
+pub use crypto::CRYPTO_BACKEND;
 pub use error::{AuthError, ConfigError, FetchError, MapError};
 pub use guard::{GuardError, GuardUser, InvalidRequirement, Names, Requirement};
 pub use jsonwebtoken::Algorithm;
@@ -45,6 +55,9 @@ pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseF
 pub use options::{AuthMode, AuthOptions};
 pub use rejection::Rejection;
 pub use request::{HeaderSource, TokenSource};
+/// The HTTP client crate authgate uses, for [`AuthConfigBuilder::http_client`]: a
+/// `reqwest::Client` of exactly this version.
+pub use reqwest;
 pub use revocation::Revocation;
 pub use token_type::TokenType;
 pub use user::{DefaultMapper, RoleMap, User, UserBuilder};

@@ -17,10 +17,7 @@ pub(crate) type TokenHash = [u8; 32];
 
 /// The SHA-256 of `token`.
 pub(crate) fn hash_token(token: &str) -> TokenHash {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+    crate::crypto::sha256(&[token.as_bytes()])
 }
 
 /// One logout to honour until the tokens it covers have expired.

@@ -199,6 +199,8 @@ pub(crate) fn verify(
         KeyLookup::Unknown => return Err(Failure::UnknownKid(keys.generation)),
     };
     let message = &token[..header_b64.len() + 1 + payload_b64.len()];
+    // Installed when the key set was parsed; a second check costs one atomic load.
+    crate::crypto::install_jwt_provider();
     match jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding, alg) {
         Ok(true) => {}
         Ok(false) | Err(_) => return Err(AuthError::InvalidSignature.into()),

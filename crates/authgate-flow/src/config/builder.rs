@@ -42,6 +42,7 @@ impl FlowConfig {
             default_refresh_lifetime: Duration::from_secs(30 * 24 * 3600),
             csrf: true,
             http_timeout: Duration::from_secs(10),
+            http_client: None,
             max_response_bytes: 256 * 1024,
         }
     }
@@ -72,6 +73,7 @@ pub struct FlowConfigBuilder {
     default_refresh_lifetime: Duration,
     csrf: bool,
     http_timeout: Duration,
+    http_client: Option<reqwest::Client>,
     max_response_bytes: usize,
 }
 
@@ -240,6 +242,22 @@ impl FlowConfigBuilder {
         self
     }
 
+    /// The HTTP client for the token and revocation endpoints, instead of the flow's
+    /// own: for a proxy, a private CA, client certificates or your own TLS set-up
+    /// (the core's keys take theirs from
+    /// [`AuthConfigBuilder::http_client`](authgate::AuthConfigBuilder::http_client)).
+    ///
+    /// The flow still applies [`http_timeout`](Self::http_timeout) to each call and
+    /// its body cap. These requests carry the client secret: build the client with
+    /// `redirect(Policy::none())`, as the flow's own client is; an answer that came
+    /// from another URL than the endpoint is refused
+    /// ([`TokenEndpointError::Redirected`](crate::TokenEndpointError::Redirected)),
+    /// but by then the request was sent.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// The largest token endpoint response accepted (default 256 KiB).
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.max_response_bytes = bytes;
@@ -370,6 +388,7 @@ impl FlowConfigBuilder {
                 csrf: self.csrf,
                 trusted_origins,
                 http_timeout: self.http_timeout,
+                http_client: self.http_client,
                 max_response_bytes: self.max_response_bytes,
             }),
         })

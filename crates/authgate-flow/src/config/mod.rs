@@ -57,6 +57,11 @@ pub enum FlowConfigError {
     /// The HTTP client for the token endpoint could not be built.
     #[error("the HTTP client could not be built")]
     HttpClient(#[source] reqwest::Error),
+    /// No TLS provider for the flow's own client: the `rust-crypto` backend brings
+    /// none. Install a rustls `CryptoProvider` in the process, or pass a client of
+    /// your own ([`FlowConfigBuilder::http_client`](crate::FlowConfigBuilder::http_client)).
+    #[error("{0}")]
+    NoTlsProvider(&'static str),
 }
 
 impl FlowConfigError {
@@ -182,6 +187,8 @@ pub(crate) struct Inner {
     pub(crate) csrf: bool,
     pub(crate) trusted_origins: Vec<String>,
     pub(crate) http_timeout: Duration,
+    /// The application's HTTP client for the token and revocation endpoints.
+    pub(crate) http_client: Option<reqwest::Client>,
     pub(crate) max_response_bytes: usize,
 }
 

@@ -105,7 +105,9 @@ where
     ///
     /// [`FlowConfigError::Config`] naming `AUTH_COOKIE_NAME` when the access cookie
     /// has a `__Host-`/`__Secure-` prefix but cookies are not `Secure`;
-    /// [`FlowConfigError::HttpClient`] when the HTTP client cannot be built.
+    /// [`FlowConfigError::HttpClient`] when the HTTP client cannot be built, and
+    /// [`FlowConfigError::NoTlsProvider`] when, with the `rust-crypto` backend, there
+    /// is neither a rustls provider in the process nor a client of your own.
     pub fn build(self) -> Result<Flow<U>, FlowConfigError> {
         let c = &self.config.inner;
         // Secure cookies with the default name get the `__Host-` prefix.
@@ -123,7 +125,7 @@ where
             .into());
         }
         let cookies = Cookies::new(access_name, &c.prefix, c.secure);
-        let client = TokenClient::new(self.config.clone()).map_err(FlowConfigError::HttpClient)?;
+        let client = TokenClient::new(self.config.clone())?;
         let mut trusted_origins = c.trusted_origins.clone();
         for origin in self.auth.config().trusted_origins() {
             if !trusted_origins.contains(origin) {
@@ -193,6 +195,16 @@ mod tests {
 
     #[test]
     fn from_env_reads_the_core_and_flow_variables() {
+        // With `rust-crypto` alone the flow's client needs the application's rustls
+        // provider; without one the flow refuses to start, with a clear error.
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            if rustls::crypto::CryptoProvider::get_default().is_none() {
+                let err = Flow::from_env_with(env(ENV)).unwrap_err();
+                assert!(matches!(err, FlowConfigError::NoTlsProvider(_)), "{err:?}");
+            }
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
         let flow = Flow::from_env_with(env(ENV)).unwrap();
         assert_eq!(flow.cookie_name(FlowCookie::Access), "__Host-session");
         assert_eq!(

@@ -18,6 +18,7 @@ pub(crate) enum Expiry {
 /// (with jsonwebtoken's default leeway) unless told otherwise. `aud` is left to
 /// the caller.
 pub(crate) fn verify(shared: &Shared, token: &str, expiry: Expiry) -> Option<Value> {
+    crate::key::ensure_jwt_provider();
     let header = decode_header(token).ok()?;
     let key = shared.read().get(header.kid.as_deref()?).cloned()?;
     if !key.supports(header.alg) {

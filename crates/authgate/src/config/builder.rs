@@ -286,6 +286,34 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// The HTTP client for discovery and JWKS requests, instead of authgate's own: for
+    /// a proxy, a private CA, client certificates, or your own TLS set-up.
+    ///
+    /// authgate still applies its total timeout ([`http_timeouts`](Self::http_timeouts);
+    /// the connect timeout is the client's), its body cap, and refuses a document that
+    /// came from another origin than the one asked. Your client's redirect policy
+    /// decides which redirects are followed: `reqwest::redirect::Policy::none()` is the
+    /// strictest; authgate's own client follows redirects within one origin only.
+    ///
+    /// ```
+    /// use authgate::{AuthConfig, reqwest};
+    ///
+    /// let client = reqwest::Client::builder()
+    ///     .proxy(reqwest::Proxy::https("http://proxy.internal:3128")?)
+    ///     // .add_root_certificate(reqwest::Certificate::from_pem(ca_pem)?)
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let config = AuthConfig::authentik("https://auth.example.com", "my-app", "my-client-id")
+    ///     .http_client(client)
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http.client = Some(client);
+        self
+    }
+
     /// The largest discovery or JWKS body accepted (default 1 MiB).
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
         self.http.max_body_bytes = bytes;

@@ -9,12 +9,14 @@ use url::Url;
 
 use crate::error::FetchError;
 
-/// Timeouts and caps of server-to-server HTTP calls.
+/// Timeouts and caps of server-to-server HTTP calls, and the client to make them
+/// with when the application brings its own.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpPolicy {
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) max_body_bytes: usize,
+    pub(crate) client: Option<reqwest::Client>,
 }
 
 impl Default for HttpPolicy {
@@ -23,6 +25,7 @@ impl Default for HttpPolicy {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(10),
             max_body_bytes: 1024 * 1024,
+            client: None,
         }
     }
 }
@@ -76,24 +79,42 @@ fn move_origin(url: Url, from: &Url, to: &Url) -> Url {
 /// The HTTP client of the key store, with its policy applied.
 #[derive(Debug)]
 pub(crate) struct Fetcher {
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
+    client: Result<reqwest::Client, ClientError>,
+    timeout: Duration,
     max_body_bytes: usize,
 }
 
+/// Why there is no client: reported by every fetch.
+#[derive(Debug)]
+enum ClientError {
+    Build(Arc<reqwest::Error>),
+    NoTlsProvider(&'static str),
+}
+
 impl Fetcher {
-    /// A client with the policy's timeouts, at most 5 redirects and only within the
-    /// origin asked ([`same_origin_redirects`]), and authgate's user agent. A client that
-    /// cannot be built is reported by every fetch.
+    /// The application's client when it gave one, else a client with the policy's
+    /// timeouts, at most 5 redirects and only within the origin asked
+    /// ([`same_origin_redirects`]), and authgate's user agent. Either way every request
+    /// has the policy's total timeout and body cap, and a response that came from
+    /// another origin than the one asked is refused. A client that cannot be built is
+    /// reported by every fetch.
     pub(crate) fn new(policy: &HttpPolicy) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(policy.connect_timeout)
-            .timeout(policy.timeout)
-            .redirect(same_origin_redirects())
-            .user_agent(concat!("authgate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(Arc::new);
+        let client = match &policy.client {
+            Some(client) => Ok(client.clone()),
+            None => match crate::crypto::default_client_error() {
+                Some(reason) => Err(ClientError::NoTlsProvider(reason)),
+                None => reqwest::Client::builder()
+                    .connect_timeout(policy.connect_timeout)
+                    .timeout(policy.timeout)
+                    .redirect(same_origin_redirects())
+                    .user_agent(concat!("authgate/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|err| ClientError::Build(Arc::new(err))),
+            },
+        };
         Self {
             client,
+            timeout: policy.timeout,
             max_body_bytes: policy.max_body_bytes,
         }
     }
@@ -105,8 +126,11 @@ impl Fetcher {
         url: &Url,
         what: &'static str,
     ) -> Result<(T, Option<Duration>), FetchError> {
-        let client = self.client.as_ref().map_err(|err| FetchError::Client {
-            source: err.clone(),
+        let client = self.client.as_ref().map_err(|err| match err {
+            ClientError::Build(source) => FetchError::Client {
+                source: source.clone(),
+            },
+            ClientError::NoTlsProvider(reason) => FetchError::NoTlsProvider(reason),
         })?;
         let http_err = |source| FetchError::Http {
             url: url.to_string(),
@@ -115,9 +139,18 @@ impl Fetcher {
         let mut response = client
             .get(url.clone())
             .header(http::header::ACCEPT, "application/json")
+            .timeout(self.timeout)
             .send()
             .await
             .map_err(http_err)?;
+        if response.url().origin() != url.origin() {
+            // Only a client of the application's can get here: authgate's own refuses
+            // to follow such a redirect.
+            return Err(FetchError::CrossOriginRedirect {
+                url: url.to_string(),
+                to: response.url().origin().ascii_serialization(),
+            });
+        }
         let status = response.status();
         if !status.is_success() {
             return Err(FetchError::Status {

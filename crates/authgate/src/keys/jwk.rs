@@ -85,6 +85,7 @@ pub(crate) enum KeyLookup {
 impl KeySet {
     /// Parses the JSON text of a JWK set.
     pub(crate) fn parse(json: &str, generation: u64) -> Result<Self, KeySetError> {
+        crate::crypto::install_jwt_provider();
         let raw: RawSet = serde_json::from_str(json)?;
         Self::from_values(raw.keys, generation)
     }
@@ -244,12 +245,13 @@ pub(crate) fn parse_jwk(value: &Value) -> Result<Key, &'static str> {
             AlgSet::of(&[alg])
         }
     };
-    let digest = aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
-        format!("{}|{material}", kid.as_deref().unwrap_or("")).as_bytes(),
-    );
+    let digest = crate::crypto::sha256(&[
+        kid.as_deref().unwrap_or("").as_bytes(),
+        b"|",
+        material.as_bytes(),
+    ]);
     let mut first = [0u8; 8];
-    first.copy_from_slice(&digest.as_ref()[..8]);
+    first.copy_from_slice(&digest[..8]);
     Ok(Key {
         kid,
         decoding,
