@@ -21,10 +21,7 @@ async fn admin_only(guard: Guard<Admins>) -> String {
 
 /// The two issuers' own variables (`TestIssuer::env`, secrets left out: the login
 /// flow's), each under its `AUTH_ISSUER_<NAME>_` prefix, with `extra` on top.
-fn environment(
-    issuers: &[(&str, &TestIssuer)],
-    extra: &[(&str, &str)],
-) -> Vec<(String, String)> {
+fn environment(issuers: &[(&str, &TestIssuer)], extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let names: Vec<&str> = issuers.iter().map(|(name, _)| *name).collect();
     let mut env = vec![(String::from("AUTH_ISSUERS"), names.join(","))];
     for (name, issuer) in issuers {
@@ -34,7 +31,11 @@ fn environment(
             }
         }
     }
-    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     env
 }
 
@@ -82,7 +83,12 @@ async fn several_issuers_from_the_environment_answer_alike_on_axum_and_actix() -
 
     let stranger = TestIssuer::start().await?;
     let cases = [
-        ("/admin", ak.token().sub("ada").groups(["app-admins"]).sign(), StatusCode::OK, "ada"),
+        (
+            "/admin",
+            ak.token().sub("ada").groups(["app-admins"]).sign(),
+            StatusCode::OK,
+            "ada",
+        ),
         (
             "/admin",
             kc.token()
@@ -93,12 +99,27 @@ async fn several_issuers_from_the_environment_answer_alike_on_axum_and_actix() -
             "kim",
         ),
         // Each issuer's own roles: the Keycloak issuer has no role table.
-        ("/admin", kc.token().sub("gus").groups(["app-admins"]).sign(), StatusCode::FORBIDDEN, "insufficient_role"),
+        (
+            "/admin",
+            kc.token().sub("gus").groups(["app-admins"]).sign(),
+            StatusCode::FORBIDDEN,
+            "insufficient_role",
+        ),
         ("/me", kc.token().sub("gus").sign(), StatusCode::OK, "gus"),
         // Audiences are per issuer too.
-        ("/me", kc.token().aud(ak.client_id()).sign(), StatusCode::UNAUTHORIZED, "invalid_audience"),
+        (
+            "/me",
+            kc.token().aud(ak.client_id()).sign(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_audience",
+        ),
         // An issuer nobody configured, and a token naming one issuer signed by the other.
-        ("/me", stranger.token().sign(), StatusCode::UNAUTHORIZED, "invalid_issuer"),
+        (
+            "/me",
+            stranger.token().sign(),
+            StatusCode::UNAUTHORIZED,
+            "invalid_issuer",
+        ),
         (
             "/me",
             kc.token().iss(&ak.issuer()).aud(ak.client_id()).sign(),
@@ -108,8 +129,11 @@ async fn several_issuers_from_the_environment_answer_alike_on_axum_and_actix() -
     ];
     for (uri, token, status, says) in cases {
         let from_axum = send(&axum, "GET", uri, Some(&token), "").await;
-        let from_actix: Reply =
-            actix_call(&actix, actix_request("GET", uri, Some(&token), "").to_request()).await;
+        let from_actix: Reply = actix_call(
+            &actix,
+            actix_request("GET", uri, Some(&token), "").to_request(),
+        )
+        .await;
         assert_eq!(from_axum.status, status, "{uri} {}", from_axum.body);
         if status == StatusCode::OK {
             assert_eq!(from_axum.text(), says);
@@ -117,8 +141,16 @@ async fn several_issuers_from_the_environment_answer_alike_on_axum_and_actix() -
             assert_eq!(from_axum.code(), says);
         }
         assert_eq!(
-            (from_axum.status, &from_axum.body, from_axum.header("www-authenticate")),
-            (from_actix.status, &from_actix.body, from_actix.header("www-authenticate")),
+            (
+                from_axum.status,
+                &from_axum.body,
+                from_axum.header("www-authenticate")
+            ),
+            (
+                from_actix.status,
+                &from_actix.body,
+                from_actix.header("www-authenticate")
+            ),
             "{uri}: axum and actix-web differ"
         );
     }

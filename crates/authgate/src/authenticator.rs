@@ -518,9 +518,12 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     /// `keys` and not revoked.
     #[inline]
     fn cache_hit(&self, token: &str, now: i64, keys: &KeySet) -> Option<Hit<U>> {
-        self.inner.cache.as_ref()?.get(token, now, keys, |sha256, facts| {
-            self.inner.revocations.is_revoked(sha256, facts, now)
-        })
+        self.inner
+            .cache
+            .as_ref()?
+            .get(token, now, keys, |sha256, facts| {
+                self.inner.revocations.is_revoked(sha256, facts, now)
+            })
     }
 
     /// The pure check against one key set, then the mapper; caches the user.

@@ -351,7 +351,7 @@ pub enum ConfigError {
     /// the variable without the issuer's prefix; this error names it in full.
     ///
     /// [`AuthConfig::issuers_from_env`]: crate::AuthConfig::issuers_from_env
-    #[error("{}", crate::config::in_issuer_message(variable, source))]
+    #[error("{}", crate::config::in_issuer_message(.variable, .source))]
     InIssuer {
         /// The issuer's name, as `AUTH_ISSUERS` lists it.
         issuer: String,

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authgate::{
-    AuthConfig, AuthConfigBuilder, AuthLayer, Authenticator, Claims, MapError, Revocation,
-    RoleMap, User,
+    AuthConfig, AuthConfigBuilder, AuthLayer, Authenticator, Claims, MapError, Revocation, RoleMap,
+    User,
 };
 use authgate_test_support::Reply;
 use authgate_testkit::{Endpoint, TestIssuer};
@@ -140,7 +140,10 @@ async fn each_issuer_checks_its_tokens_with_its_own_audience_and_roles() {
     let before = (fetches(&ak), fetches(&kc));
 
     let cases = [
-        (ak.token().sub("ada").groups(["app-admins"]).sign(), "ada:admin"),
+        (
+            ak.token().sub("ada").groups(["app-admins"]).sign(),
+            "ada:admin",
+        ),
         // Realm roles mean nothing to the Authentik issuer's table.
         (
             ak.token()
@@ -157,7 +160,10 @@ async fn each_issuer_checks_its_tokens_with_its_own_audience_and_roles() {
             "sam:support,admin",
         ),
         // Groups mean nothing to the Keycloak issuer.
-        (kc.token().sub("gus").groups(["app-admins"]).sign(), "gus:user"),
+        (
+            kc.token().sub("gus").groups(["app-admins"]).sign(),
+            "gus:user",
+        ),
     ];
     // Three rounds: verified, verified and cached, then from the cache.
     for _ in 0..3 {
@@ -225,10 +231,20 @@ async fn a_key_id_only_the_other_issuer_has_costs_a_rate_limited_refetch_at_the_
         (1..=2).contains(&refetched),
         "{refetched} JWKS fetches at the named issuer for 20 forged tokens"
     );
-    assert_eq!(fetches(&kc), kc_before, "the signer's issuer is never asked");
+    assert_eq!(
+        fetches(&kc),
+        kc_before,
+        "the signer's issuer is never asked"
+    );
     // Both issuers still serve their own tokens.
-    assert_eq!(send(&svc, bearer(&ak.token().sub("a").sign())).await.body, "a:user");
-    assert_eq!(send(&svc, bearer(&kc.token().sub("k").sign())).await.body, "k:user");
+    assert_eq!(
+        send(&svc, bearer(&ak.token().sub("a").sign())).await.body,
+        "a:user"
+    );
+    assert_eq!(
+        send(&svc, bearer(&kc.token().sub("k").sign())).await.body,
+        "k:user"
+    );
 }
 
 fn with_payload(payload: &str) -> String {
@@ -261,10 +277,7 @@ async fn an_unknown_or_missing_issuer_is_refused_and_fetches_nothing() {
     let posing = stranger.token().aud("shop-api").sign();
     assert_eq!(refused(&svc, &posing).await, "invalid_issuer");
     // An issuer that differs by a trailing slash only is another issuer.
-    let slash = ak
-        .token()
-        .iss(ak.issuer().trim_end_matches('/'))
-        .sign();
+    let slash = ak.token().iss(ak.issuer().trim_end_matches('/')).sign();
     assert_eq!(refused(&svc, &slash).await, "invalid_issuer");
     let no_iss = ak.token().remove_claim("iss").sign();
     assert_eq!(refused(&svc, &no_iss).await, "missing_claim");
@@ -304,7 +317,11 @@ async fn rotation_and_an_outage_at_one_issuer_leave_the_other_alone() {
     kc.set_outage(false);
     assert_eq!(send(&svc, bearer(&kc_new)).await.body, "new:user");
     assert_eq!(send(&svc, bearer(&ak_token)).await.body, "ada:user");
-    assert_eq!(fetches(&ak), ak_before, "the Authentik issuer was never asked");
+    assert_eq!(
+        fetches(&ak),
+        ak_before,
+        "the Authentik issuer was never asked"
+    );
 }
 
 #[tokio::test]
@@ -321,28 +338,44 @@ async fn an_issuer_down_at_start_refuses_its_own_tokens_only() {
         ),
     ])
     .unwrap();
-    assert!(auth.refresh_keys().await.is_err(), "the Keycloak issuer is down");
+    assert!(
+        auth.refresh_keys().await.is_err(),
+        "the Keycloak issuer is down"
+    );
     assert!(auth.last_fetch_error().is_some());
     // Ready means every issuer's keys: ask each issuer for more.
     assert!(!auth.keys_ready());
-    let ready: Vec<bool> = auth.issuers().iter().map(Authenticator::keys_ready).collect();
+    let ready: Vec<bool> = auth
+        .issuers()
+        .iter()
+        .map(Authenticator::keys_ready)
+        .collect();
     assert_eq!(ready, [true, false]);
     assert!(auth.issuers()[0].last_fetch_error().is_none());
 
     let svc = service(&auth);
-    assert_eq!(send(&svc, bearer(&ak.token().sub("ada").sign())).await.body, "ada:user");
+    assert_eq!(
+        send(&svc, bearer(&ak.token().sub("ada").sign())).await.body,
+        "ada:user"
+    );
     let answer = send(&svc, bearer(&kc.token().sub("kim").sign())).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.code(), "keys_unavailable");
     assert!(answer.header("retry-after").is_some());
     let stranger = TestIssuer::start().await.unwrap();
-    assert_eq!(refused(&svc, &stranger.token().sign()).await, "invalid_issuer");
+    assert_eq!(
+        refused(&svc, &stranger.token().sign()).await,
+        "invalid_issuer"
+    );
 
     kc.set_outage(false);
     auth.issuers()[1].refresh_keys().await.unwrap();
     assert!(auth.keys_ready());
     assert!(auth.last_fetch_error().is_none());
-    assert_eq!(send(&svc, bearer(&kc.token().sub("kim").sign())).await.body, "kim:user");
+    assert_eq!(
+        send(&svc, bearer(&kc.token().sub("kim").sign())).await.body,
+        "kim:user"
+    );
 }
 
 /// A mapper that names its issuer in the user and counts its calls.
@@ -398,7 +431,10 @@ async fn revocations_reach_the_issuer_they_are_given_to() {
     let later = authgate_testkit::now() + 1;
     let keep = Duration::from_secs(3600);
 
-    let (ak_alice, kc_alice) = (ak.token().sub("alice").sign(), kc.token().sub("alice").sign());
+    let (ak_alice, kc_alice) = (
+        ak.token().sub("alice").sign(),
+        kc.token().sub("alice").sign(),
+    );
     let (ak_bob, kc_bob) = (ak.token().sub("bob").sign(), kc.token().sub("bob").sign());
     let ak_carol = ak.token().sub("carol").sign();
     // All cached.

@@ -50,7 +50,11 @@ impl<U> std::fmt::Debug for Issuers<U> {
             .field("issuers", &issuers)
             .field(
                 "keys_ready",
-                &self.list.iter().map(|a| a.keys_ready()).collect::<Vec<_>>(),
+                &self
+                    .list
+                    .iter()
+                    .map(|a| a.inner.keys.current().is_some())
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -67,8 +71,10 @@ impl<U> Authenticator<U> {
     /// mapper; the mappers make the same user type. A token is verified by the issuer
     /// its `iss` names, and only by it; an `iss` that no issuer has gets
     /// `401 invalid_issuer` (`missing_claim` without `iss`, `malformed_token` when the
-    /// payload is not JSON) and makes no issuer fetch anything. See the
-    /// [module docs](self) for the steps.
+    /// payload is not JSON) and makes no issuer fetch anything. A token the layer has
+    /// seen is found in its issuer's cache (each issuer's cache is asked in turn)
+    /// without being decoded; a new token's `iss` is read, unverified, only to choose
+    /// the issuer that then checks everything.
     ///
     /// The layer-wide settings are the first issuer's: the cookie names, the CSRF
     /// check and its trusted origins, the token-size cap and the `realm` of
@@ -174,16 +180,17 @@ impl<U> Authenticator<U> {
 /// Checks that `other` has the layer-wide settings of `first`.
 fn same_layer(first: &AuthConfig, other: &AuthConfig) -> Result<(), ConfigError> {
     let (a, b) = (&*first.inner, &*other.inner);
-    let differ = |setting: &'static str, mine: &dyn std::fmt::Debug, theirs: &dyn std::fmt::Debug| {
-        Err(ConfigError::Issuers {
-            setting,
-            reason: format!(
-                "the issuer {:?} has {theirs:?}, the first issuer {:?} {mine:?}; one layer has \
+    let differ =
+        |setting: &'static str, mine: &dyn std::fmt::Debug, theirs: &dyn std::fmt::Debug| {
+            Err(ConfigError::Issuers {
+                setting,
+                reason: format!(
+                    "the issuer {:?} has {theirs:?}, the first issuer {:?} {mine:?}; one layer has \
                  one {setting}: give every issuer the same",
-                b.issuer, a.issuer
-            ),
-        })
-    };
+                    b.issuer, a.issuer
+                ),
+            })
+        };
     if a.cookie_name != b.cookie_name || a.host_cookie_name != b.host_cookie_name {
         // The names read: the `__Host-` one only with the default name.
         let names = |c: &crate::config::ConfigInner| {
@@ -345,8 +352,8 @@ fn peek_issuer(token: &str) -> Result<String, AuthError> {
     let json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| malformed("the payload is not base64url"))?;
-    let IssuerClaim(iss) = serde_json::from_slice(&json)
-        .map_err(|_| malformed("the payload is not a JSON object"))?;
+    let IssuerClaim(iss) =
+        serde_json::from_slice(&json).map_err(|_| malformed("the payload is not a JSON object"))?;
     match iss {
         None => Err(AuthError::MissingClaim { claim: "iss" }),
         Some(Value::String(iss)) => Ok(iss),
@@ -464,14 +471,19 @@ mod tests {
             // `__Host-` name is read only with the default.
             (b().cookie_name("app_auth"), "cookie_name"),
             (b().csrf_protection(false), "csrf_protection"),
-            (b().trusted_origin("https://app.example.com"), "trusted_origins"),
+            (
+                b().trusted_origin("https://app.example.com"),
+                "trusted_origins",
+            ),
             (b().max_token_bytes(1024), "max_token_bytes"),
             (b().realm("api"), "realm"),
         ];
         for (second, setting) in cases {
             assert_eq!(refused_on(build(a(), second)), setting);
         }
-        let err = build(a(), b().cookie_name("other")).unwrap_err().to_string();
+        let err = build(a(), b().cookie_name("other"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("https://b.example.com/") && err.contains("\"other\""),
             "{err}"
@@ -530,7 +542,11 @@ mod tests {
         )
         .unwrap();
         let three = Authenticator::from_issuers([two, one]).unwrap();
-        let names: Vec<&str> = three.issuers().iter().map(|a| a.config().issuer()).collect();
+        let names: Vec<&str> = three
+            .issuers()
+            .iter()
+            .map(|a| a.config().issuer())
+            .collect();
         assert_eq!(
             names,
             [

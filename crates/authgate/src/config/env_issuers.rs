@@ -242,7 +242,7 @@ pub(crate) fn in_issuer_message(variable: &str, source: &ConfigError) -> String 
     let prefix = match source {
         ConfigError::Missing { name, .. }
         | ConfigError::Invalid { name, .. }
-        | ConfigError::Conflict { name, .. } => variable.strip_suffix(name).unwrap_or(""),
+        | ConfigError::Conflict { name, .. } => variable.strip_suffix(*name).unwrap_or(""),
         _ => "",
     };
     match source {
@@ -286,7 +286,10 @@ mod tests {
         ("AUTH_ISSUER_AK_AUTHENTIK_APP_SLUG", "shop"),
         ("AUTH_ISSUER_AK_AUTHENTIK_CLIENT_ID", "shop-client"),
         ("AUTH_ISSUER_AK_AUTH_ROLE_MAP", "app-admins=admin"),
-        ("AUTH_ISSUER_KC_OIDC_ISSUER", "https://kc.example.com/realms/shop"),
+        (
+            "AUTH_ISSUER_KC_OIDC_ISSUER",
+            "https://kc.example.com/realms/shop",
+        ),
         ("AUTH_ISSUER_KC_OIDC_AUDIENCE", "shop-api"),
         ("AUTH_ISSUER_KC_OIDC_INTERNAL_URL", "http://keycloak:8080"),
         ("AUTH_ISSUER_KC_AUTH_ROLES_CLAIM", "realm_access.roles"),
@@ -437,10 +440,7 @@ mod tests {
             assert_names(&with(&[(variable, value)]), variable, bare, "is invalid");
         }
         // A conflict between twins names both in full.
-        let vars = with(&[(
-            "AUTH_ISSUER_AK_OIDC_CLIENT_ID",
-            "another-client",
-        )]);
+        let vars = with(&[("AUTH_ISSUER_AK_OIDC_CLIENT_ID", "another-client")]);
         assert_names(
             &vars,
             "AUTH_ISSUER_AK_OIDC_CLIENT_ID",
@@ -463,7 +463,12 @@ mod tests {
 
     #[test]
     fn an_unprefixed_issuer_variable_beside_auth_issuers_is_refused() {
-        for name in ["OIDC_ISSUER", "AUTHENTIK_URL", "AUTH_ROLE_MAP", "AUTH_TOKEN_TYPE"] {
+        for name in [
+            "OIDC_ISSUER",
+            "AUTHENTIK_URL",
+            "AUTH_ROLE_MAP",
+            "AUTH_TOKEN_TYPE",
+        ] {
             let vars = with(&[(name, "x")]);
             match AuthConfig::issuers_from_env_with(env(&vars)) {
                 Err(ConfigError::Conflict {
@@ -472,7 +477,10 @@ mod tests {
                     reason,
                 }) => {
                     assert_eq!(other, name);
-                    assert!(reason.contains(&format!("AUTH_ISSUER_<NAME>_{name}")), "{reason}");
+                    assert!(
+                        reason.contains(&format!("AUTH_ISSUER_<NAME>_{name}")),
+                        "{reason}"
+                    );
                 }
                 other => panic!("{name}: unexpected {other:?}"),
             }
@@ -480,7 +488,11 @@ mod tests {
         // The login flow's client may stay unprefixed.
         let vars = with(&[("OIDC_CLIENT_ID", "web"), ("AUTHENTIK_CLIENT_ID", "web")]);
         let configs = AuthConfig::issuers_from_env_with(env(&vars)).unwrap();
-        assert_eq!(configs[0].audiences(), ["shop-client"], "not the flow's client");
+        assert_eq!(
+            configs[0].audiences(),
+            ["shop-client"],
+            "not the flow's client"
+        );
     }
 
     #[test]
@@ -514,6 +526,9 @@ mod tests {
         let err = stray(set(&["AUTH_ISSUER_XX_OIDC_ISSUER"]).into_iter(), &names)
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("AUTH_ISSUER_XX_OIDC_ISSUER is set, but"), "{err}");
+        assert!(
+            err.starts_with("AUTH_ISSUER_XX_OIDC_ISSUER is set, but"),
+            "{err}"
+        );
     }
 }
