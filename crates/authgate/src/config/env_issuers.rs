@@ -74,21 +74,8 @@ impl AuthConfig {
     /// As for [`issuers_from_env_with`](Self::issuers_from_env_with), and
     /// [`ConfigError::Unexpected`] for a stray `AUTH_ISSUER_*` variable.
     pub fn issuers_from_env() -> Result<Vec<Self>, ConfigError> {
-        let get = |name: &str| std::env::var(name).ok();
-        if let Some(listed) = EnvVars::new(get).var(ISSUERS) {
-            let names = names(&listed)?;
-            let set = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
-            stray(set, &names)?;
-        } else if let Some(name) = std::env::vars_os()
-            .filter_map(|(name, _)| name.into_string().ok())
-            .find(|name| name.starts_with(PREFIX))
-        {
-            return Err(ConfigError::Unexpected {
-                name,
-                reason: "AUTH_ISSUERS is not set, so no issuer reads it",
-            });
-        }
-        Self::issuers_from_env_with(get)
+        let set = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        read_all(set, |name| std::env::var(name).ok())
     }
 
     /// Like [`issuers_from_env`](Self::issuers_from_env), reading variables through
@@ -172,6 +159,29 @@ impl AuthConfig {
             })
             .collect()
     }
+}
+
+/// [`AuthConfig::issuers_from_env`] over the variables `get` reads, `set` being the
+/// names of all that are set.
+fn read_all<F>(
+    mut set: impl Iterator<Item = String>,
+    get: F,
+) -> Result<Vec<AuthConfig>, ConfigError>
+where
+    F: Fn(&str) -> Option<String>,
+{
+    match EnvVars::new(&get).var(ISSUERS) {
+        Some(listed) => stray(set, &names(&listed)?)?,
+        None => {
+            if let Some(name) = set.find(|name| name.starts_with(PREFIX)) {
+                return Err(ConfigError::Unexpected {
+                    name,
+                    reason: "AUTH_ISSUERS is not set, so no issuer reads it",
+                });
+            }
+        }
+    }
+    AuthConfig::issuers_from_env_with(get)
 }
 
 /// The issuer names of `AUTH_ISSUERS`, upper-cased.
@@ -493,6 +503,43 @@ mod tests {
             ["shop-client"],
             "not the flow's client"
         );
+    }
+
+    #[test]
+    fn the_process_environment_form_sees_every_variable_set() {
+        let read = |vars: &[(&'static str, &'static str)]| {
+            let set: Vec<String> = vars.iter().map(|(k, _)| (*k).to_owned()).collect();
+            read_all(set.into_iter(), env(vars))
+        };
+        assert_eq!(read(TWO).unwrap().len(), 2);
+        // A typo beside AUTH_ISSUERS.
+        let typo = with(&[("AUTH_ISSUER_KC_AUTH_ROLES_CLAIMS", "roles")]);
+        match read(&typo) {
+            Err(ConfigError::Unexpected { name, .. }) => {
+                assert_eq!(name, "AUTH_ISSUER_KC_AUTH_ROLES_CLAIMS");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Prefixed variables without AUTH_ISSUERS.
+        let unlisted: Vec<_> = TWO
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "AUTH_ISSUERS")
+            .collect();
+        match read(&unlisted) {
+            Err(ConfigError::Unexpected { name, reason }) => {
+                assert!(name.starts_with("AUTH_ISSUER_"), "{name}");
+                assert!(reason.contains("AUTH_ISSUERS is not set"), "{reason}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // The single-issuer form, with nothing prefixed, is still one issuer.
+        let single = [
+            ("OIDC_ISSUER", "https://kc.example.com/realms/shop"),
+            ("OIDC_AUDIENCE", "shop-api"),
+            ("PATH", "/usr/bin"),
+        ];
+        assert_eq!(read(&single).unwrap().len(), 1);
     }
 
     #[test]
