@@ -11,6 +11,12 @@
 //!   multi-threaded server runs it: the time of one call while the other thread calls
 //!   too. Equal to `layer_repeated` when the threads share nothing they write to.
 //!
+//! The group `verify_rs256_two_issuers` runs the layer over two issuers
+//! (`Authenticator::from_issuers`), the tokens being the second's, the worst case:
+//! `repeated` asks the first issuer's cache before its own, `unique` also reads the
+//! payload's `iss` to choose the issuer. The single-issuer figures above are the ones
+//! a layer without several issuers pays.
+//!
 //! Run with `cargo bench -p authgate --bench verify`; BENCHMARKS.md records the ratios.
 
 use std::convert::Infallible;
@@ -21,7 +27,7 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use authgate::{AuthConfig, AuthLayer, User};
+use authgate::{AuthConfig, AuthLayer, Authenticator, User};
 use authgate_testkit::TestIssuer;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
@@ -100,6 +106,37 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("layer_repeated_token_2_threads", |b| {
         b.iter_custom(|iters| contended(&service, &repeated, iters, 2))
+    });
+    group.finish();
+
+    let first = runtime
+        .block_on(TestIssuer::builder().slug("first").start())
+        .unwrap();
+    let config_of = |issuer: &TestIssuer| {
+        AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
+            .token_cache_capacity(512)
+            .build()
+            .unwrap()
+    };
+    let two = Authenticator::from_issuers([
+        Authenticator::new(config_of(&first)),
+        Authenticator::new(config_of(&issuer)),
+    ])
+    .unwrap();
+    runtime.block_on(two.refresh_keys()).unwrap();
+    let mut two = AuthLayer::new(two).layer(service_fn(|req: Request<()>| async move {
+        let user = req.extensions().get::<Arc<User>>().map(|u| u.sub.clone());
+        Ok::<_, Infallible>(Response::new(user.unwrap_or_default()))
+    }));
+    let mut group = c.benchmark_group("verify_rs256_two_issuers");
+    group.bench_function("layer_unique_tokens_of_the_second", |b| {
+        b.iter(|| {
+            i = (i + 1) % pool.len();
+            black_box(call(&mut two, &pool[i]))
+        })
+    });
+    group.bench_function("layer_repeated_token_of_the_second", |b| {
+        b.iter(|| black_box(call(&mut two, &repeated)))
     });
     group.finish();
 }

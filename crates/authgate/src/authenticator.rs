@@ -15,6 +15,10 @@ use crate::revocation::{Revocation, Revocations, TokenFacts, hash_token};
 use crate::user::{DefaultMapper, User};
 use crate::verify::{Failure, Rules, verify};
 
+mod issuers;
+
+use issuers::Issuers;
+
 /// Verifies tokens against the provider's keys and maps them to users of type `U`.
 ///
 /// Cheap to clone (an `Arc` inside).
@@ -48,18 +52,25 @@ use crate::verify::{Failure, Rules, verify};
 /// ```
 pub struct Authenticator<U = User> {
     inner: Arc<Inner<U>>,
+    /// Several issuers ([`from_issuers`](Self::from_issuers)): all of them, and `inner`
+    /// is the first's. `None` for one issuer, whose requests only test it.
+    issuers: Option<Arc<Issuers<U>>>,
 }
 
 impl<U> Clone for Authenticator<U> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
+            issuers: self.issuers.clone(),
         }
     }
 }
 
 impl<U> std::fmt::Debug for Authenticator<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(issuers) = &self.issuers {
+            return issuers.fmt(f);
+        }
         f.debug_struct("Authenticator")
             .field("issuer", &self.inner.config.issuer())
             .field("keys_ready", &self.inner.keys.current().is_some())
@@ -149,7 +160,8 @@ impl Authenticator<User> {
 }
 
 impl<U> Authenticator<U> {
-    /// The configuration.
+    /// The configuration; with [several issuers](Self::from_issuers), the first
+    /// issuer's, which holds the layer-wide settings.
     #[must_use]
     pub fn config(&self) -> &AuthConfig {
         &self.inner.config
@@ -230,14 +242,37 @@ impl<U> Authenticator<U> {
     /// ones included), until they expire. Shared with the authenticators made from
     /// this one. The login flow calls it at logout and for back-channel logouts, and
     /// spreads it to the other instances through its store.
+    ///
+    /// With [several issuers](Self::from_issuers), every issuer's denylist takes it
+    /// (a revocation names no issuer); to revoke at one issuer only, revoke through
+    /// its own authenticator ([`issuers`](Self::issuers)).
     pub fn revoke(&self, revocation: &Revocation) {
+        if let Some(issuers) = &self.issuers {
+            issuers.revoke(revocation);
+            return;
+        }
         self.inner.revocations.add(revocation, now());
     }
 
-    /// How many revocations are held (expired ones included until swept).
+    /// How many revocations are held (expired ones included until swept); with
+    /// several issuers, in all their denylists together.
     #[must_use]
     pub fn revocation_count(&self) -> usize {
+        if let Some(issuers) = &self.issuers {
+            return issuers.revocation_count();
+        }
         self.inner.revocations.len()
+    }
+
+    /// The issuers this authenticator verifies tokens of, each as its own
+    /// authenticator (its configuration, keys, cache, denylist and mapper), in the
+    /// order given to [`from_issuers`](Self::from_issuers); one issuer: itself.
+    #[must_use]
+    pub fn issuers(&self) -> &[Authenticator<U>] {
+        match &self.issuers {
+            Some(issuers) => issuers.list(),
+            None => std::slice::from_ref(self),
+        }
     }
 
     fn build(
@@ -256,6 +291,7 @@ impl<U> Authenticator<U> {
                 revocations,
                 config,
             }),
+            issuers: None,
         }
     }
 }
@@ -269,13 +305,18 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         Self::build(config, keys, Arc::default(), Box::new(mapper))
     }
 
-    /// Whether a key set has been loaded.
+    /// Whether a key set has been loaded; with [several issuers](Self::from_issuers),
+    /// whether every issuer's has (ask [`issuers`](Self::issuers) about each).
     #[must_use]
     pub fn keys_ready(&self) -> bool {
+        if let Some(issuers) = &self.issuers {
+            return issuers.list().iter().all(Self::keys_ready);
+        }
         self.inner.keys.current().is_some()
     }
 
-    /// The provider's discovery document, once discovery has run.
+    /// The provider's discovery document, once discovery has run (the first issuer's,
+    /// with several).
     #[must_use]
     pub fn provider_metadata(&self) -> Option<Arc<ProviderMetadata>> {
         self.inner.keys.metadata()
@@ -296,9 +337,13 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         self.inner.keys.discover().await
     }
 
-    /// The last key fetch error, if the last fetch failed.
+    /// The last key fetch error, if the last fetch failed; with several issuers, the
+    /// first issuer's (in order) whose last fetch failed.
     #[must_use]
     pub fn last_fetch_error(&self) -> Option<Arc<FetchError>> {
+        if let Some(issuers) = &self.issuers {
+            return issuers.list().iter().find_map(Self::last_fetch_error);
+        }
         self.inner.keys.last_error()
     }
 
@@ -307,10 +352,17 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     /// Not needed for normal use: keys are fetched in the background. Useful at start-up
     /// to fail fast, and in tests.
     ///
+    /// With [several issuers](Self::from_issuers), every issuer's key set is fetched,
+    /// one after the other, even when one fails.
+    ///
     /// # Errors
     ///
-    /// The fetch failed; the previous key set (if any) stays in use.
+    /// The fetch failed (with several issuers, the first failure); the previous key
+    /// set (if any) stays in use.
     pub async fn refresh_keys(&self) -> Result<(), Arc<FetchError>> {
+        if let Some(issuers) = &self.issuers {
+            return issuers.refresh_keys().await;
+        }
         self.inner.keys.ensure_started();
         self.inner.keys.refresh_now().await.map(|_| ())
     }
@@ -415,6 +467,9 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         token: &str,
         generation: u64,
     ) -> Result<Hit<U>, AuthError> {
+        if let Some(issuers) = &self.issuers {
+            return issuers.verify_after_refetch(token, generation).await;
+        }
         let keys = self
             .inner
             .keys
@@ -438,6 +493,9 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
 
     /// The cache first, then the full check against the current key set.
     fn verify_cached(&self, token: &str) -> Result<Hit<U>, Failure> {
+        if let Some(issuers) = &self.issuers {
+            return issuers.verify_cached(token);
+        }
         let max = self.inner.config.inner.max_token_bytes;
         if token.len() > max {
             return Err(AuthError::TokenTooLarge { limit: max }.into());
@@ -450,14 +508,22 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         let Some(keys) = keys.as_deref().filter(|keys| keys.stale_at > now) else {
             return Err(self.unavailable().into());
         };
-        if let Some(cache) = &self.inner.cache
-            && let Some(hit) = cache.get(token, now, keys, |sha256, facts| {
-                self.inner.revocations.is_revoked(sha256, facts, now)
-            })
-        {
+        if let Some(hit) = self.cache_hit(token, now, keys) {
             return Ok(hit);
         }
         self.verify_and_map(token, keys)
+    }
+
+    /// The verified-token cache's user for `token`, if it holds one still valid under
+    /// `keys` and not revoked.
+    #[inline]
+    fn cache_hit(&self, token: &str, now: i64, keys: &KeySet) -> Option<Hit<U>> {
+        self.inner
+            .cache
+            .as_ref()?
+            .get(token, now, keys, |sha256, facts| {
+                self.inner.revocations.is_revoked(sha256, facts, now)
+            })
     }
 
     /// The pure check against one key set, then the mapper; caches the user.

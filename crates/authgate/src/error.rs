@@ -79,7 +79,9 @@ pub enum AuthError {
     /// `nbf` is in the future (beyond the leeway).
     #[error("the token is not valid yet")]
     NotYetValid,
-    /// `iss` is not the configured issuer.
+    /// `iss` is not the configured issuer (with several issuers, see
+    /// [`Authenticator::from_issuers`](crate::Authenticator::from_issuers): none of
+    /// them, or not a string).
     #[error("the token was issued by another issuer")]
     InvalidIssuer,
     /// `aud` does not contain the configured audience.
@@ -359,6 +361,45 @@ pub enum ConfigError {
         /// The other one.
         other: &'static str,
         /// What differs and how to fix it (never a secret's value).
+        reason: String,
+    },
+    /// A variable of one issuer of several ([`AuthConfig::issuers_from_env`]) is
+    /// missing or malformed: `source` is the error the single-issuer form gives, naming
+    /// the variable without the issuer's prefix; this error names it in full.
+    ///
+    /// [`AuthConfig::issuers_from_env`]: crate::AuthConfig::issuers_from_env
+    #[error("{}", crate::config::in_issuer_message(.variable, .source))]
+    InIssuer {
+        /// The issuer's name, as `AUTH_ISSUERS` lists it.
+        issuer: String,
+        /// The variable in full (`AUTH_ISSUER_KC_OIDC_AUDIENCE`).
+        variable: String,
+        /// The error of the single-issuer form.
+        #[source]
+        source: Box<ConfigError>,
+    },
+    /// A variable is set that nothing would read: a misspelt or stray
+    /// `AUTH_ISSUER_<NAME>_*` variable ([`AuthConfig::issuers_from_env`]). Refused
+    /// rather than ignored.
+    ///
+    /// [`AuthConfig::issuers_from_env`]: crate::AuthConfig::issuers_from_env
+    #[error("{name} is set, but {reason}")]
+    Unexpected {
+        /// The variable.
+        name: String,
+        /// Why nothing reads it.
+        reason: &'static str,
+    },
+    /// The issuers given to one authenticator
+    /// ([`Authenticator::from_issuers`](crate::Authenticator::from_issuers)) cannot
+    /// serve one layer: there are none, one issuer is given twice, or two disagree on
+    /// a layer-wide `setting` (the cookie names, the CSRF check and its trusted
+    /// origins, the token-size cap, the realm).
+    #[error("the issuers cannot share one layer ({setting}): {reason}")]
+    Issuers {
+        /// The setting they disagree on (`issuer` for one given twice).
+        setting: &'static str,
+        /// What differs and how to fix it.
         reason: String,
     },
 }

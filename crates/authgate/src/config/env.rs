@@ -18,7 +18,8 @@ impl AuthConfig {
     /// # Errors
     ///
     /// A [`ConfigError`] naming the variable that is missing or malformed, or the two
-    /// that disagree.
+    /// that disagree; [`ConfigError::Invalid`] naming `AUTH_ISSUERS` when it is set
+    /// (several issuers are read with [`issuers_from_env`](Self::issuers_from_env)).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -76,6 +77,12 @@ impl AuthConfig {
     {
         let env = EnvVars::new(get);
         let var = |name| env.var(name);
+        if var("AUTH_ISSUERS").is_some() {
+            return Err(ConfigError::invalid(
+                "AUTH_ISSUERS",
+                "no value for one issuer: several issuers are read with AuthConfig::issuers_from_env",
+            ));
+        }
         let mut builder = provider(&env)?;
         if let Some(name) = var("AUTH_COOKIE_NAME") {
             builder = builder.cookie_name(name);

@@ -15,11 +15,13 @@ use crate::user::RoleMap;
 
 mod builder;
 mod env;
+mod env_issuers;
 mod origin;
 
 pub use builder::AuthConfigBuilder;
 pub use builder::parse_http_url;
 pub use env::EnvVars;
+pub(crate) use env_issuers::in_issuer_message;
 
 /// The largest leeway accepted: clocks further apart than this are a bug, not skew.
 pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -68,7 +70,8 @@ pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
 ///
 /// The `OIDC_*` names and their `AUTHENTIK_*` twins may both be set only when they
-/// agree; see [`AuthConfig::from_env_with`].
+/// agree; see [`AuthConfig::from_env_with`]. Several issuers are read with
+/// [`AuthConfig::issuers_from_env`] (`AUTH_ISSUERS`).
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub(crate) inner: Arc<ConfigInner>,
