@@ -4,10 +4,14 @@
 //!
 //! - `axum`: [`Rejection`] is an axum `IntoResponse`.
 //! - `actix`: [`Rejection`] is an actix-web `ResponseError` and `Responder`.
+//! - `metrics`: counters and a histogram through the `metrics` facade (the README's
+//!   "Observability" lists them, and `describe_metrics` describes them to your
+//!   recorder); without it, no metric is compiled in.
 //! - `fuzzing`: the entry points of the cargo-fuzz targets (`fuzz/` in the repository);
 //!   not a public API.
 //!
-//! Both are off by default; `authgate-extract` enables them with its own features.
+//! All are off by default; `authgate-extract` enables `axum` and `actix` with its own
+//! features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
@@ -20,6 +24,7 @@ mod error;
 mod guard;
 mod keys;
 mod layer;
+mod observe;
 mod options;
 mod rejection;
 mod request;
@@ -41,6 +46,9 @@ pub use error::{AuthError, ConfigError, FetchError, MapError};
 pub use guard::{GuardError, GuardUser, InvalidRequirement, Names, Requirement};
 pub use jsonwebtoken::Algorithm;
 pub use keys::ProviderMetadata;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use observe::describe_metrics;
 pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
 pub use options::{AuthMode, AuthOptions};
 pub use rejection::Rejection;
