@@ -252,7 +252,12 @@ impl HeaderSource for Headers {
     type Values<'a> = std::vec::IntoIter<&'a [u8]>;
 
     fn values<'a>(&'a self, name: &str) -> Self::Values<'a> {
-        self.all(name).collect::<Vec<_>>().into_iter()
+        self.headers
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_slice())
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
     fn query(&self) -> Option<&str> {
@@ -432,20 +437,24 @@ pub fn check_find_token(
     found.map(|token| token.map(|t| (t.token().to_owned(), t.source())))
 }
 
-/// Where the rules say the token is.
-fn expected_token(headers: &Headers) -> Expected<'_> {
-    let authorizations: Vec<&[u8]> = headers.all("authorization").collect();
-    if authorizations.len() > 1 {
-        return Expected::Refused(Refusal::MultipleAuthorizationHeaders);
-    }
-    let plain = |source, raw: &[u8]| Expected::Token {
+/// A token from `source` that is read as it is.
+fn plain(source: TokenSource, raw: &[u8]) -> Expected<'_> {
+    Expected::Token {
         source,
         raw,
         decoded: Decoded {
             bytes: raw.to_vec(),
             clean: true,
         },
-    };
+    }
+}
+
+/// Where the rules say the token is.
+fn expected_token(headers: &Headers) -> Expected<'_> {
+    let authorizations: Vec<&[u8]> = headers.all("authorization").collect();
+    if authorizations.len() > 1 {
+        return Expected::Refused(Refusal::MultipleAuthorizationHeaders);
+    }
     // The `__Host-` name, when present, wins over the plain one.
     if let Some(cookie) =
         check_cookie(headers, HOST_COOKIE).or_else(|| check_cookie(headers, COOKIE))
@@ -472,6 +481,7 @@ fn expected_token(headers: &Headers) -> Expected<'_> {
                 Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => {
                     trim_ows(&value[space + 1..])
                 }
+                None if value.eq_ignore_ascii_case(b"bearer") => &[],
                 _ => value,
             };
             return plain(TokenSource::Header, value);

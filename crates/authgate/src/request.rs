@@ -285,6 +285,8 @@ fn header_token<'a, H: HeaderSource + ?Sized>(
         Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => {
             trim(&value[space + 1..])
         }
+        // The scheme alone: empty credentials, as in `Authorization`.
+        None if value.eq_ignore_ascii_case(b"bearer") => &[],
         _ => value,
     };
     if token.is_empty() {

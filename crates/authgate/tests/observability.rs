@@ -248,7 +248,7 @@ async fn a_refetch_for_an_unknown_key_happens_inside_the_span() {
 }
 
 #[cfg(feature = "metrics")]
-mod metrics {
+mod recorded {
     //! The metrics, through a Prometheus recorder installed for one test's thread
     //! (`metrics::with_local_recorder`), scraped as Prometheus text.
 
@@ -274,7 +274,7 @@ mod metrics {
             .enable_all()
             .build()
             .unwrap();
-        let tokens = metrics::with_local_recorder(&recorder, || {
+        let tokens = ::metrics::with_local_recorder(&recorder, || {
             runtime.block_on(async {
                 let issuer = TestIssuer::start().await.unwrap();
                 let config = config(&issuer)
