@@ -372,7 +372,12 @@ fn reference_decode(raw: &[u8]) -> Decoded {
                         bytes.push(byte);
                         i += 3;
                     }
-                    None => return Decoded { bytes, clean: false },
+                    None => {
+                        return Decoded {
+                            bytes,
+                            clean: false,
+                        };
+                    }
                 }
             }
             b'+' => {
@@ -548,9 +553,7 @@ fn check_token_found(
             );
         }
         Err(AuthError::Malformed { .. }) => assert!(
-            raw.is_empty()
-                || !decoded.clean
-                || !decoded.bytes.iter().all(u8::is_ascii_graphic),
+            raw.is_empty() || !decoded.clean || !decoded.bytes.iter().all(u8::is_ascii_graphic),
             "a token of visible ASCII was refused as malformed"
         ),
         Err(other) => panic!("unexpected refusal: {other:?}"),

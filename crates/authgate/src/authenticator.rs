@@ -449,9 +449,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             && is_unsafe_method(method)
             && !origin_is_trusted(headers, &config.trusted_origins)
         {
-            return Err(Waiting::Refused(log_rejection(
-                AuthError::CrossSiteRequest,
-            )));
+            return Err(Waiting::Refused(log_rejection(AuthError::CrossSiteRequest)));
         }
         match self.verify_cached(found.token(), report) {
             Ok(hit) => Ok(Some((hit, found.source()))),

@@ -46,10 +46,10 @@ pub use error::{AuthError, ConfigError, FetchError, MapError};
 pub use guard::{GuardError, GuardUser, InvalidRequirement, Names, Requirement};
 pub use jsonwebtoken::Algorithm;
 pub use keys::ProviderMetadata;
+pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use observe::describe_metrics;
-pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
 pub use options::{AuthMode, AuthOptions};
 pub use rejection::Rejection;
 pub use request::{HeaderSource, TokenSource};

@@ -112,10 +112,10 @@ impl Report {
     }
 }
 
-pub(crate) use recorded::{cache_lookup, key_fetch, key_fetch_rate_limited};
 use recorded::authentication;
 #[cfg(feature = "metrics")]
 use recorded::verification;
+pub(crate) use recorded::{cache_lookup, key_fetch, key_fetch_rate_limited};
 
 /// The recording calls, with the `metrics` feature.
 #[cfg(feature = "metrics")]
@@ -171,8 +171,7 @@ mod recorded {
     /// Counts a lookup in the verified-token cache.
     pub(crate) fn cache_lookup(hit: bool) {
         if hit {
-            metrics::counter!("authgate_token_cache_lookups_total", "result" => "hit")
-                .increment(1);
+            metrics::counter!("authgate_token_cache_lookups_total", "result" => "hit").increment(1);
         } else {
             metrics::counter!("authgate_token_cache_lookups_total", "result" => "miss")
                 .increment(1);

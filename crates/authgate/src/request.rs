@@ -282,9 +282,7 @@ fn header_token<'a, H: HeaderSource + ?Sized>(
     }
     let value = trim(value);
     let token = match value.iter().position(|b| *b == b' ') {
-        Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => {
-            trim(&value[space + 1..])
-        }
+        Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => trim(&value[space + 1..]),
         // The scheme alone: empty credentials, as in `Authorization`.
         None if value.eq_ignore_ascii_case(b"bearer") => &[],
         _ => value,
@@ -476,7 +474,11 @@ mod tests {
     fn the_token_header_holds_a_bare_token_or_a_bearer_one() {
         for value in ["h.h.h", "  h.h.h ", "Bearer h.h.h", "bearer   h.h.h"] {
             let found = find_in("GET", "/", &[("x-auth-token", value)]).unwrap();
-            assert_eq!(found, Some(("h.h.h".into(), TokenSource::Header)), "{value}");
+            assert_eq!(
+                found,
+                Some(("h.h.h".into(), TokenSource::Header)),
+                "{value}"
+            );
         }
         assert!(matches!(
             find_in("GET", "/", &[("x-auth-token", "")]),
@@ -491,7 +493,11 @@ mod tests {
             find_in("GET", "/", &[("x-auth-token", "Basic abc")]),
             Err(AuthError::Malformed { .. })
         ));
-        let twice = find_in("GET", "/", &[("x-auth-token", "a.a.a"), ("x-auth-token", "a.a.a")]);
+        let twice = find_in(
+            "GET",
+            "/",
+            &[("x-auth-token", "a.a.a"), ("x-auth-token", "a.a.a")],
+        );
         assert!(matches!(
             twice,
             Err(AuthError::DuplicateToken {
@@ -508,7 +514,11 @@ mod tests {
     fn the_query_parameter_is_read_for_get_and_head_only() {
         for method in ["GET", "HEAD"] {
             let found = find_in(method, "/ws?x=1&access_token=q.q.q", &[]).unwrap();
-            assert_eq!(found, Some(("q.q.q".into(), TokenSource::Query)), "{method}");
+            assert_eq!(
+                found,
+                Some(("q.q.q".into(), TokenSource::Query)),
+                "{method}"
+            );
         }
         for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"] {
             let found = find_in(method, "/ws?access_token=q.q.q", &[]).unwrap();
@@ -526,8 +536,14 @@ mod tests {
         let bearer = ("authorization", "Bearer b.b.b");
         let header = ("x-auth-token", "h.h.h");
         let found = |pairs: &[(&'static str, &str)]| find_in("GET", uri, pairs).unwrap().unwrap();
-        assert_eq!(found(&[header, bearer, cookie]), ("c.c.c".into(), TokenSource::Cookie));
-        assert_eq!(found(&[header, bearer]), ("b.b.b".into(), TokenSource::Bearer));
+        assert_eq!(
+            found(&[header, bearer, cookie]),
+            ("c.c.c".into(), TokenSource::Cookie)
+        );
+        assert_eq!(
+            found(&[header, bearer]),
+            ("b.b.b".into(), TokenSource::Bearer)
+        );
         assert_eq!(found(&[header]), ("h.h.h".into(), TokenSource::Header));
         assert_eq!(found(&[]), ("q.q.q".into(), TokenSource::Query));
         // Another Authorization scheme is not ours: the next places are read.
@@ -670,7 +686,9 @@ mod properties {
     use proptest::prelude::*;
 
     use super::TokenSource;
-    use crate::__fuzz::{COOKIE, Headers, TOKEN_HEADER, TOKEN_PARAM, check_cookie, check_find_token};
+    use crate::__fuzz::{
+        COOKIE, Headers, TOKEN_HEADER, TOKEN_PARAM, check_cookie, check_find_token,
+    };
     use crate::error::AuthError;
 
     /// 256 cases (proptest's default; `PROPTEST_CASES=N` for a deeper run by hand),
@@ -723,18 +741,16 @@ mod properties {
             TOKEN_HEADER,
             "x-other",
         ]);
-        (prop::collection::vec((name, header_value()), 0..5), query()).prop_map(
-            |(pairs, query)| {
-                let mut headers = Headers::new();
-                for (name, value) in pairs {
-                    headers.append(name, value);
-                }
-                if let Some(query) = query {
-                    headers.set_query(query);
-                }
-                headers
-            },
-        )
+        (prop::collection::vec((name, header_value()), 0..5), query()).prop_map(|(pairs, query)| {
+            let mut headers = Headers::new();
+            for (name, value) in pairs {
+                headers.append(name, value);
+            }
+            if let Some(query) = query {
+                headers.set_query(query);
+            }
+            headers
+        })
     }
 
     /// What a token is made of: base64url characters.

@@ -183,17 +183,30 @@ async fn a_span_per_authentication_with_outcome_source_cache_and_sub() {
     for _ in 0..3 {
         assert_eq!(status(&required, bearer(&alice)).await, StatusCode::OK);
     }
-    assert_eq!(status(&required, bearer(&expired)).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(&required, bearer(&expired)).await,
+        StatusCode::UNAUTHORIZED
+    );
     let anonymous = || Request::get("/").body(String::new()).unwrap();
-    assert_eq!(status(&required, anonymous()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(&required, anonymous()).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(status(&optional, anonymous()).await, StatusCode::OK);
-    let query = Request::get(format!("/ws?access_token={alice}")).body(String::new()).unwrap();
+    let query = Request::get(format!("/ws?access_token={alice}"))
+        .body(String::new())
+        .unwrap();
     assert_eq!(status(&required, query).await, StatusCode::OK);
 
     let spans = capture.authentications();
     let fields_of: Vec<_> = spans.iter().map(|(_, fields)| fields.clone()).collect();
     let ok = |cached| {
-        fields(&[("outcome", "ok"), ("source", "bearer"), ("cached", cached), ("sub", "alice")])
+        fields(&[
+            ("outcome", "ok"),
+            ("source", "bearer"),
+            ("cached", cached),
+            ("sub", "alice"),
+        ])
     };
     assert_eq!(
         fields_of,
@@ -201,10 +214,19 @@ async fn a_span_per_authentication_with_outcome_source_cache_and_sub() {
             ok("false"),
             ok("false"),
             ok("true"),
-            fields(&[("outcome", "token_expired"), ("source", "bearer"), ("cached", "false")]),
+            fields(&[
+                ("outcome", "token_expired"),
+                ("source", "bearer"),
+                ("cached", "false")
+            ]),
             fields(&[("outcome", "missing_token")]),
             fields(&[("outcome", "anonymous")]),
-            fields(&[("outcome", "ok"), ("source", "query"), ("cached", "true"), ("sub", "alice")]),
+            fields(&[
+                ("outcome", "ok"),
+                ("source", "query"),
+                ("cached", "true"),
+                ("sub", "alice")
+            ]),
         ]
     );
     // The refusal is logged inside its span, with its code and reason.
@@ -232,7 +254,12 @@ async fn a_refetch_for_an_unknown_key_happens_inside_the_span() {
     assert_eq!(spans.len(), 2);
     assert_eq!(
         spans[0].1,
-        fields(&[("outcome", "ok"), ("source", "bearer"), ("cached", "false"), ("sub", "bob")])
+        fields(&[
+            ("outcome", "ok"),
+            ("source", "bearer"),
+            ("cached", "false"),
+            ("sub", "bob")
+        ])
     );
     let events: Vec<String> = capture
         .events_in(spans[0].0)
@@ -287,7 +314,10 @@ mod recorded {
                     assert_eq!(status(&svc, bearer(&alice)).await, StatusCode::OK);
                 }
                 let expired = issuer.token().expired().sign();
-                assert_eq!(status(&svc, bearer(&expired)).await, StatusCode::UNAUTHORIZED);
+                assert_eq!(
+                    status(&svc, bearer(&expired)).await,
+                    StatusCode::UNAUTHORIZED
+                );
                 let anonymous = Request::get("/").body(String::new()).unwrap();
                 assert_eq!(status(&svc, anonymous).await, StatusCode::UNAUTHORIZED);
                 // Two unknown keys: one refetch, then the rate limit.
@@ -304,14 +334,35 @@ mod recorded {
         });
         // Each metric has moved by exactly what happened (the recorder is this test's).
         let count = |series: &str| sample(&handle, series);
-        assert_eq!(count(r#"authgate_authentications_total{outcome="ok"}"#), 3.0);
-        assert_eq!(count(r#"authgate_authentications_total{outcome="token_expired"}"#), 1.0);
-        assert_eq!(count(r#"authgate_authentications_total{outcome="missing_token"}"#), 1.0);
-        assert_eq!(count(r#"authgate_authentications_total{outcome="unknown_key"}"#), 2.0);
-        assert_eq!(count(r#"authgate_token_cache_lookups_total{result="hit"}"#), 1.0);
+        assert_eq!(
+            count(r#"authgate_authentications_total{outcome="ok"}"#),
+            3.0
+        );
+        assert_eq!(
+            count(r#"authgate_authentications_total{outcome="token_expired"}"#),
+            1.0
+        );
+        assert_eq!(
+            count(r#"authgate_authentications_total{outcome="missing_token"}"#),
+            1.0
+        );
+        assert_eq!(
+            count(r#"authgate_authentications_total{outcome="unknown_key"}"#),
+            2.0
+        );
+        assert_eq!(
+            count(r#"authgate_token_cache_lookups_total{result="hit"}"#),
+            1.0
+        );
         // alice twice, expired, and the two unknown keys.
-        assert_eq!(count(r#"authgate_token_cache_lookups_total{result="miss"}"#), 5.0);
-        assert_eq!(count(r#"authgate_key_fetches_total{result="rate_limited"}"#), 1.0);
+        assert_eq!(
+            count(r#"authgate_token_cache_lookups_total{result="miss"}"#),
+            5.0
+        );
+        assert_eq!(
+            count(r#"authgate_key_fetches_total{result="rate_limited"}"#),
+            1.0
+        );
         // The explicit refresh (and maybe the background task's first try).
         assert!(count(r#"authgate_key_fetches_total{result="status"}"#) >= 1.0);
         // The first load (and maybe the background task's), and the unknown-kid refetch.
@@ -320,7 +371,10 @@ mod recorded {
         // of the first unknown key after its refetch.
         assert_eq!(count("authgate_verification_seconds_count"), 6.0);
         assert!(count("authgate_verification_seconds_sum") > 0.0);
-        assert_no_token(&handle.render(), &tokens.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_no_token(
+            &handle.render(),
+            &tokens.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
     }
 
     fn config_for_outage(issuer: &TestIssuer) -> authgate::AuthConfig {

@@ -22,14 +22,12 @@ fn config(issuer: &TestIssuer) -> AuthConfigBuilder {
 /// The layer over a service that answers with the user's `sub`.
 async fn service(layer: AuthLayer) -> Echo {
     layer.authenticator().refresh_keys().await.unwrap();
-    Echo::new(
-        ServiceBuilder::new()
-            .layer(layer)
-            .service(service_fn(|req: Request<String>| async move {
-                let user = req.extensions().get::<Arc<User>>().expect("a user");
-                Ok::<_, Infallible>(Response::new(user.sub.clone()))
-            })),
-    )
+    Echo::new(ServiceBuilder::new().layer(layer).service(service_fn(
+        |req: Request<String>| async move {
+            let user = req.extensions().get::<Arc<User>>().expect("a user");
+            Ok::<_, Infallible>(Response::new(user.sub.clone()))
+        },
+    )))
 }
 
 async fn every_place(issuer: &TestIssuer) -> Echo {
@@ -72,11 +70,25 @@ async fn a_token_header_authenticates_bare_or_with_the_bearer_scheme() {
     let svc = every_place(&issuer).await;
     let token = issuer.token().sub("alice").sign();
     for value in [token.clone(), format!("Bearer {token}")] {
-        let reply = send(&svc, get("/").header("x-auth-token", value).body(String::new()).unwrap()).await;
+        let reply = send(
+            &svc,
+            get("/")
+                .header("x-auth-token", value)
+                .body(String::new())
+                .unwrap(),
+        )
+        .await;
         assert_eq!((reply.status, reply.text()), (StatusCode::OK, "alice"));
     }
     let expired = issuer.token().expired().sign();
-    let reply = send(&svc, get("/").header("x-auth-token", &expired).body(String::new()).unwrap()).await;
+    let reply = send(
+        &svc,
+        get("/")
+            .header("x-auth-token", &expired)
+            .body(String::new())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.code(), "token_expired");
 
     // Twice: 400, as for two Authorization headers (RFC 6750's invalid_request).
@@ -89,7 +101,10 @@ async fn a_token_header_authenticates_bare_or_with_the_bearer_scheme() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.code(), "duplicate_token");
     let challenge = reply.header("www-authenticate").unwrap();
-    assert!(challenge.contains(r#"error="invalid_request""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="invalid_request""#),
+        "{challenge}"
+    );
     assert!(!reply.text().contains(&token), "the token is never echoed");
 }
 
@@ -100,13 +115,25 @@ async fn a_query_token_authenticates_get_and_head_only() {
     let token = issuer.token().sub("alice").sign();
     let uri = format!("/events?since=0&access_token={token}");
     for method in ["GET", "HEAD"] {
-        let request = Request::builder().method(method).uri(&uri).body(String::new()).unwrap();
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(String::new())
+            .unwrap();
         let reply = send(&svc, request).await;
-        assert_eq!((reply.status, reply.text()), (StatusCode::OK, "alice"), "{method}");
+        assert_eq!(
+            (reply.status, reply.text()),
+            (StatusCode::OK, "alice"),
+            "{method}"
+        );
     }
     // Elsewhere the parameter is not read at all: as if there were no token.
     for method in ["POST", "PUT", "DELETE"] {
-        let request = Request::builder().method(method).uri(&uri).body(String::new()).unwrap();
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(String::new())
+            .unwrap();
         let reply = send(&svc, request).await;
         assert_eq!(reply.code(), "missing_token", "{method}");
     }
@@ -126,19 +153,40 @@ async fn a_query_token_is_percent_decoded_within_the_cap() {
     // Every `.` written as `%2E`: the same token once decoded, and within the cap
     // although the URL holds more bytes than the cap.
     let encoded = token.replace('.', "%2E");
-    let reply = send(&svc, get(&format!("/ws?access_token={encoded}")).body(String::new()).unwrap()).await;
+    let reply = send(
+        &svc,
+        get(&format!("/ws?access_token={encoded}"))
+            .body(String::new())
+            .unwrap(),
+    )
+    .await;
     assert_eq!((reply.status, reply.text()), (StatusCode::OK, "alice"));
 
     let longer = issuer.token().sub("alice-with-a-longer-name").sign();
-    let reply = send(&svc, get(&format!("/ws?access_token={longer}")).body(String::new()).unwrap()).await;
+    let reply = send(
+        &svc,
+        get(&format!("/ws?access_token={longer}"))
+            .body(String::new())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.code(), "token_too_large");
     for bad in ["a%2", "a+b", "", "%zz"] {
-        let reply = send(&svc, get(&format!("/ws?access_token={bad}")).body(String::new()).unwrap()).await;
+        let reply = send(
+            &svc,
+            get(&format!("/ws?access_token={bad}"))
+                .body(String::new())
+                .unwrap(),
+        )
+        .await;
         assert_eq!(reply.code(), "malformed_token", "{bad:?}");
     }
     let twice = format!("/ws?access_token={token}&access_token={token}");
     let reply = send(&svc, get(&twice).body(String::new()).unwrap()).await;
-    assert_eq!((reply.status, reply.code().as_str()), (StatusCode::BAD_REQUEST, "duplicate_token"));
+    assert_eq!(
+        (reply.status, reply.code().as_str()),
+        (StatusCode::BAD_REQUEST, "duplicate_token")
+    );
 }
 
 #[tokio::test]
@@ -198,7 +246,10 @@ async fn the_csrf_origin_check_applies_to_the_cookie_only() {
     // The cookie is sent by the browser on its own: refused from another site.
     let cookie = post("/").header("cookie", format!("app_auth={token}"));
     let reply = send(&svc, cookie.body(String::new()).unwrap()).await;
-    assert_eq!((reply.status, reply.code().as_str()), (StatusCode::FORBIDDEN, "cross_site_request"));
+    assert_eq!(
+        (reply.status, reply.code().as_str()),
+        (StatusCode::FORBIDDEN, "cross_site_request")
+    );
     // A header must be set by a script that has the token: not ambient, not checked.
     let header = post("/").header("x-auth-token", &token);
     let reply = send(&svc, header.body(String::new()).unwrap()).await;

@@ -14,11 +14,13 @@ async fn main() -> ExitCode {
         }
     };
     // The recorder first, so that the metrics count from the first request.
-    if let Some(port) = std::env::var("METRICS_PORT").ok().filter(|p| !p.trim().is_empty()) {
-        if let Err(err) = serve_metrics(&port).await {
-            eprintln!("example-axum: METRICS_PORT: {err}");
-            return ExitCode::from(2);
-        }
+    if let Some(port) = std::env::var("METRICS_PORT")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        && let Err(err) = serve_metrics(&port).await
+    {
+        eprintln!("example-axum: METRICS_PORT: {err}");
+        return ExitCode::from(2);
     }
     let app = match example_axum::app(config.clone()).await {
         Ok(app) => app,
@@ -57,7 +59,10 @@ async fn serve_metrics(port: &str) -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = port.trim().parse()?;
     let handle = example_axum::prometheus().ok_or("another metrics recorder is installed")?;
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)).await?;
-    println!("example-axum metrics on http://{}/metrics", listener.local_addr()?);
+    println!(
+        "example-axum metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(5));

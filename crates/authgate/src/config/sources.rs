@@ -138,12 +138,21 @@ mod tests {
 
     #[test]
     fn the_header_name_is_checked_and_lowercased() {
-        let config = builder().token_header(" X-Forwarded-Authorization ").build().unwrap();
+        let config = builder()
+            .token_header(" X-Forwarded-Authorization ")
+            .build()
+            .unwrap();
         assert_eq!(config.token_header(), Some("x-forwarded-authorization"));
         for bad in ["", "bad header", "x:y", "Authorization", "cookie"] {
             let err = builder().token_header(bad).build().unwrap_err();
             assert!(
-                matches!(err, ConfigError::Invalid { name: "AUTH_TOKEN_HEADER", .. }),
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "AUTH_TOKEN_HEADER",
+                        ..
+                    }
+                ),
                 "{bad:?}: {err}"
             );
         }
@@ -159,7 +168,13 @@ mod tests {
         for bad in ["", " ", "a b", "a=b", "a&b", "a%20b", "jeton_accès"] {
             let err = builder().token_query_param(bad).build().unwrap_err();
             assert!(
-                matches!(err, ConfigError::Invalid { name: "AUTH_TOKEN_QUERY_PARAM", .. }),
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "AUTH_TOKEN_QUERY_PARAM",
+                        ..
+                    }
+                ),
                 "{bad:?}: {err}"
             );
         }
@@ -173,7 +188,11 @@ mod tests {
             ("AUTH_TOKEN_HEADER", "X-Auth-Token"),
             ("AUTH_TOKEN_QUERY_PARAM", "access_token"),
         ];
-        let get = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
         let config = AuthConfig::from_env_with(get).unwrap();
         assert_eq!(config.token_header(), Some("x-auth-token"));
         assert_eq!(config.token_query_param(), Some("access_token"));
@@ -183,7 +202,10 @@ mod tests {
         };
         assert!(matches!(
             AuthConfig::from_env_with(bad),
-            Err(ConfigError::Invalid { name: "AUTH_TOKEN_QUERY_PARAM", .. })
+            Err(ConfigError::Invalid {
+                name: "AUTH_TOKEN_QUERY_PARAM",
+                ..
+            })
         ));
     }
 }

@@ -119,56 +119,102 @@ mod tests {
 
     #[test]
     fn the_named_parameter_is_found_among_others_and_borrowed_when_plain() {
-        assert_eq!(find("a=1&access_token=x.y.z&b=2", 64).unwrap().as_deref(), Some("x.y.z"));
+        assert_eq!(
+            find("a=1&access_token=x.y.z&b=2", 64).unwrap().as_deref(),
+            Some("x.y.z")
+        );
         assert!(matches!(
             token("access_token=x.y.z", "access_token", 64),
             Ok(Some(Cow::Borrowed("x.y.z")))
         ));
         // Names are compared as written and case-sensitively.
-        assert_eq!(find("ACCESS_TOKEN=x.y.z&access_tokenx=1&xaccess_token=2", 64).unwrap(), None);
+        assert_eq!(
+            find("ACCESS_TOKEN=x.y.z&access_tokenx=1&xaccess_token=2", 64).unwrap(),
+            None
+        );
         assert_eq!(find("", 64).unwrap(), None);
         assert_eq!(find("access_token%3D=x", 64).unwrap(), None);
     }
 
     #[test]
     fn the_value_is_percent_decoded() {
-        assert_eq!(find("access_token=x%2Ey%2ez", 64).unwrap().as_deref(), Some("x.y.z"));
-        assert_eq!(find("access_token=%41%62c", 64).unwrap().as_deref(), Some("Abc"));
+        assert_eq!(
+            find("access_token=x%2Ey%2ez", 64).unwrap().as_deref(),
+            Some("x.y.z")
+        );
+        assert_eq!(
+            find("access_token=%41%62c", 64).unwrap().as_deref(),
+            Some("Abc")
+        );
         // `+` is a space, which no token may hold.
-        assert!(matches!(find("access_token=a+b", 64), Err(AuthError::Malformed { .. })));
+        assert!(matches!(
+            find("access_token=a+b", 64),
+            Err(AuthError::Malformed { .. })
+        ));
         // `%20` too.
-        assert!(matches!(find("access_token=a%20b", 64), Err(AuthError::Malformed { .. })));
-        assert!(matches!(find("access_token=%00", 64), Err(AuthError::Malformed { .. })));
+        assert!(matches!(
+            find("access_token=a%20b", 64),
+            Err(AuthError::Malformed { .. })
+        ));
+        assert!(matches!(
+            find("access_token=%00", 64),
+            Err(AuthError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn bad_escapes_are_malformed() {
-        for query in ["access_token=a%", "access_token=a%4", "access_token=a%zz", "access_token=%G1"] {
-            assert!(matches!(find(query, 64), Err(AuthError::Malformed { .. })), "{query}");
+        for query in [
+            "access_token=a%",
+            "access_token=a%4",
+            "access_token=a%zz",
+            "access_token=%G1",
+        ] {
+            assert!(
+                matches!(find(query, 64), Err(AuthError::Malformed { .. })),
+                "{query}"
+            );
         }
     }
 
     #[test]
     fn empty_or_repeated_parameters_are_refused() {
-        assert!(matches!(find("access_token=", 64), Err(AuthError::Malformed { .. })));
-        assert!(matches!(find("access_token", 64), Err(AuthError::Malformed { .. })));
+        assert!(matches!(
+            find("access_token=", 64),
+            Err(AuthError::Malformed { .. })
+        ));
+        assert!(matches!(
+            find("access_token", 64),
+            Err(AuthError::Malformed { .. })
+        ));
         assert!(matches!(
             find("access_token=a&access_token=a", 64),
-            Err(AuthError::DuplicateToken { place: TokenSource::Query })
+            Err(AuthError::DuplicateToken {
+                place: TokenSource::Query
+            })
         ));
     }
 
     #[test]
     fn the_cap_applies_to_the_decoded_value() {
         // Nine encoded bytes decode to three: within a cap of three.
-        assert_eq!(find("access_token=%61%62%63", 3).unwrap().as_deref(), Some("abc"));
+        assert_eq!(
+            find("access_token=%61%62%63", 3).unwrap().as_deref(),
+            Some("abc")
+        );
         assert!(matches!(
             find("access_token=%61%62%63%64", 3),
             Err(AuthError::TokenTooLarge { limit: 3 })
         ));
-        assert!(matches!(find("access_token=abcd", 3), Err(AuthError::TokenTooLarge { limit: 3 })));
+        assert!(matches!(
+            find("access_token=abcd", 3),
+            Err(AuthError::TokenTooLarge { limit: 3 })
+        ));
         // Far over three times the cap: refused before decoding.
         let long = format!("access_token={}", "%61".repeat(100));
-        assert!(matches!(find(&long, 3), Err(AuthError::TokenTooLarge { limit: 3 })));
+        assert!(matches!(
+            find(&long, 3),
+            Err(AuthError::TokenTooLarge { limit: 3 })
+        ));
     }
 }
