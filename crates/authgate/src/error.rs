@@ -38,7 +38,8 @@ use crate::request::TokenSource;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// No token in the auth cookie nor in `Authorization: Bearer`.
+    /// No token in the auth cookie nor in `Authorization: Bearer` (nor in the token
+    /// header or query parameter, when they are configured).
     #[error("no bearer token or auth cookie in the request")]
     MissingToken,
     /// More than one `Authorization` header.
