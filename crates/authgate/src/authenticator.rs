@@ -403,11 +403,11 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
                 });
                 Step::Done(Ok(None))
             }
-            Err(Waiting::Refused(err)) => {
+            Err(Stopped::Refused(err)) => {
                 report.finish(err.code());
                 Step::Done(Err(err))
             }
-            Err(Waiting::NeedKeys {
+            Err(Stopped::NeedKeys {
                 token,
                 source,
                 generation,
@@ -426,7 +426,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         method: &str,
         headers: &H,
         report: &Report,
-    ) -> Result<Option<(Hit<U>, TokenSource)>, Waiting> {
+    ) -> Result<Option<(Hit<U>, TokenSource)>, Stopped> {
         let config = &self.inner.config.inner;
         let places = Places {
             cookie: &config.cookie_name,
@@ -438,7 +438,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         let found = match find_token(headers, method, &places) {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(None),
-            Err(err) => return Err(Waiting::Refused(log_rejection(err))),
+            Err(err) => return Err(Stopped::Refused(log_rejection(err))),
         };
         report.source(found.source());
         // The origin check is for the cookie only: a browser attaches it on its own to
@@ -449,12 +449,12 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             && is_unsafe_method(method)
             && !origin_is_trusted(headers, &config.trusted_origins)
         {
-            return Err(Waiting::Refused(log_rejection(AuthError::CrossSiteRequest)));
+            return Err(Stopped::Refused(log_rejection(AuthError::CrossSiteRequest)));
         }
         match self.verify_cached(found.token(), report) {
             Ok(hit) => Ok(Some((hit, found.source()))),
-            Err(Failure::Auth(err)) => Err(Waiting::Refused(log_rejection(err))),
-            Err(Failure::UnknownKid(generation)) => Err(Waiting::NeedKeys {
+            Err(Failure::Auth(err)) => Err(Stopped::Refused(log_rejection(err))),
+            Err(Failure::UnknownKid(generation)) => Err(Stopped::NeedKeys {
                 token: found.token().to_owned(),
                 source: found.source(),
                 generation,
@@ -610,8 +610,8 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     }
 }
 
-/// Why [`Authenticator::step`] did not finish with a user or no token.
-enum Waiting {
+/// Why [`Authenticator::step`] stopped short of a user (or of "no token").
+enum Stopped {
     /// A refusal.
     Refused(AuthError),
     /// The token names a key this instance has not seen.

@@ -10,9 +10,11 @@
 //!    ([`token_query_param`](crate::AuthConfigBuilder::token_query_param), off by
 //!    default), and only for `GET` and `HEAD` requests.
 //!
-//! The cookie comes first because a browser sends it with every request, whatever the
-//! page's script adds; the query parameter comes last because a URL is the leakiest
-//! place a token can be (logs, history, `Referer`). A token longer than the cap is
+//! The cookie and `Authorization` keep the order they always had; the opt-in places
+//! come after them, and the query parameter last, read only when nothing else holds a
+//! token, because a URL is the leakiest place for one (logs, history, `Referer`).
+//! Each place is read only when the ones before it hold nothing, so a request with a
+//! cookie or a Bearer token never looks further. A token longer than the cap is
 //! refused before it is parsed, and a request with several `Authorization` headers,
 //! several token headers or several token parameters is refused outright.
 //!
