@@ -220,8 +220,9 @@ impl AuthConfigBuilder {
     /// [trusted origins](Self::trusted_origin) decide (`null` never passes, and
     /// `Sec-Fetch-Site: same-site` does not help a sibling subdomain); only when
     /// `Origin` is absent may `Sec-Fetch-Site` decide, and then only `same-origin`;
-    /// with neither header the request is refused. Bearer requests and safe methods
-    /// are not checked.
+    /// with neither header the request is refused. Safe methods, and tokens that do
+    /// not come from the cookie (Bearer, the token header, the query parameter), are
+    /// not checked.
     pub fn csrf_protection(mut self, enabled: bool) -> Self {
         self.csrf = enabled;
         self
