@@ -5,7 +5,7 @@
 //! [`authgate::AuthLayer`] does for tower, from the same [`AuthOptions`]: it calls
 //! [`AuthOptions::authenticate`] and puts the same values into the request extensions
 //! (the user and its [`AccessToken`](authgate::AccessToken)).
-//! Cookie before Bearer, the CSRF check for cookie-authenticated unsafe requests, 503
+//! Cookie before Bearer (then the opt-in token header and query parameter), the CSRF check for cookie-authenticated unsafe requests, 503
 //! with `Retry-After` while no keys are loaded, and every status, header and body are
 //! the core's, so an actix-web service answers exactly like an axum one.
 //!
@@ -110,16 +110,33 @@ impl RequestExtensions for actix_web::dev::Extensions {
     }
 }
 
-/// actix-web's header map (`http` 0.2 types) as the core's [`HeaderSource`], for
-/// calling [`AuthOptions::authenticate`] from your own actix code.
+/// actix-web's header map (`http` 0.2 types) and query string as the core's
+/// [`HeaderSource`], for calling [`AuthOptions::authenticate`] from your own actix
+/// code.
 #[derive(Debug, Clone, Copy)]
-pub struct ActixHeaders<'a>(&'a HeaderMap);
+pub struct ActixHeaders<'a> {
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+}
 
 impl<'a> ActixHeaders<'a> {
-    /// Wraps a request's headers.
+    /// Wraps a request's headers alone: a token query parameter, if one is
+    /// configured, is not seen (use [`of`](Self::of)).
     #[must_use]
     pub fn new(headers: &'a HeaderMap) -> Self {
-        Self(headers)
+        Self {
+            headers,
+            query: None,
+        }
+    }
+
+    /// A request's headers and query string, as the [`AuthMiddleware`] reads them.
+    #[must_use]
+    pub fn of(request: &'a HttpRequest) -> Self {
+        Self {
+            headers: request.headers(),
+            query: Some(request.query_string()),
+        }
     }
 }
 
@@ -131,8 +148,14 @@ impl HeaderSource for ActixHeaders<'_> {
     where
         Self: 'b;
 
-    fn values<'b>(&'b self, name: &'static str) -> Self::Values<'b> {
-        self.0.get_all(name).map(HeaderValue::as_bytes as AsBytes)
+    fn values<'b>(&'b self, name: &str) -> Self::Values<'b> {
+        self.headers
+            .get_all(name)
+            .map(HeaderValue::as_bytes as AsBytes)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.query
     }
 }
 
@@ -266,7 +289,7 @@ where
         let options = self.middleware.options.clone();
         Box::pin(async move {
             let result = {
-                let headers = ActixHeaders::new(request.headers());
+                let headers = ActixHeaders::of(request.request());
                 options
                     .authenticate(request.method().as_str(), &headers)
                     .await

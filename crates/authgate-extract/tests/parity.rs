@@ -20,20 +20,20 @@ use common::{
 #[derive(Debug, Clone)]
 struct Req {
     method: &'static str,
-    uri: &'static str,
+    uri: String,
     headers: Vec<(&'static str, String)>,
 }
 
 impl Req {
-    fn get(uri: &'static str) -> Self {
+    fn get(uri: impl Into<String>) -> Self {
         Self {
             method: "GET",
-            uri,
+            uri: uri.into(),
             headers: Vec::new(),
         }
     }
 
-    fn post(uri: &'static str) -> Self {
+    fn post(uri: impl Into<String>) -> Self {
         Self {
             method: "POST",
             ..Self::get(uri)
@@ -79,7 +79,9 @@ impl From<Reply> for Seen {
 }
 
 async fn via_axum(app: &axum::Router, req: &Req) -> Seen {
-    let mut builder = http::Request::builder().method(req.method).uri(req.uri);
+    let mut builder = http::Request::builder()
+        .method(req.method)
+        .uri(req.uri.as_str());
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);
     }
@@ -90,7 +92,7 @@ async fn via_axum(app: &axum::Router, req: &Req) -> Seen {
 fn actix_request(req: &Req) -> actix_web::test::TestRequest {
     let mut builder = actix_web::test::TestRequest::default()
         .method(req.method.parse().unwrap())
-        .uri(req.uri);
+        .uri(&req.uri);
     for (name, value) in &req.headers {
         builder = builder.append_header((*name, value.as_str()));
     }
@@ -223,6 +225,65 @@ async fn token_finding_verification_and_csrf_answer_alike() -> TestResult {
     assert!(seen[10].body.contains("token_too_large"));
     assert!(seen[13].body.contains("cross_site_request"));
     assert_eq!(seen[3].content_type.as_deref(), Some("application/json"));
+    Ok(())
+}
+
+#[actix_web::test]
+async fn the_token_header_and_query_parameter_answer_alike() -> TestResult {
+    let (issuer, _) = setup().await?;
+    let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id())
+        .role_map(authgate::RoleMap::parse(authgate_test_support::ROLE_MAP)?)
+        .token_header("X-Auth-Token")
+        .token_query_param("access_token")
+        .build()?;
+    let auth = Authenticator::new(config);
+    auth.refresh_keys().await?;
+    let axum = axum_app(AuthLayer::new(auth.clone()));
+    let actix = actix_app!(AuthMiddleware::new(auth.clone()));
+
+    let good = support(&issuer);
+    let expired = issuer.token().sub("old").expired().sign();
+    let dotted = good.replace('.', "%2E");
+    let requests = vec![
+        Req::get("/me").header("x-auth-token", &good),
+        Req::get("/me").header("x-auth-token", format!("Bearer {good}")),
+        Req::get("/me").header("x-auth-token", &expired),
+        Req::get("/me")
+            .header("x-auth-token", &good)
+            .header("x-auth-token", &good),
+        Req::get(format!("/me?access_token={good}")),
+        Req::get(format!("/me?x=1&access_token={dotted}")),
+        Req::get(format!("/me?access_token={expired}")),
+        Req::get(format!("/me?access_token={good}&access_token={good}")),
+        Req::get("/me?access_token=%zz"),
+        // The query only for GET and HEAD.
+        Req::post(format!("/me?access_token={good}")),
+        // Order: Bearer before the header, the header before the query.
+        Req::get(format!("/me?access_token={expired}"))
+            .header("x-auth-token", &good)
+            .bearer(&expired),
+        Req::get(format!("/me?access_token={expired}")).header("x-auth-token", &good),
+        // No CSRF check for a header: it is not ambient.
+        Req::post("/me")
+            .header("x-auth-token", &good)
+            .header("origin", "https://evil.example"),
+    ];
+    let seen = assert_same!(axum, actix, requests);
+
+    let statuses: Vec<u16> = seen.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            200, 200, 401, 400, 200, 200, 401, 400, 401, 401, 401, 200, 200
+        ]
+    );
+    assert_eq!(seen[0].body, "sam support");
+    assert_eq!(seen[5].body, "sam support");
+    assert!(seen[3].body.contains("duplicate_token"));
+    assert!(seen[7].body.contains("duplicate_token"));
+    assert!(seen[8].body.contains("malformed_token"));
+    assert!(seen[9].body.contains("missing_token"));
+    assert!(seen[10].body.contains("token_expired"));
     Ok(())
 }
 

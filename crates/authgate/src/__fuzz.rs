@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::error::AuthError;
 use crate::keys::alg::{self, AlgSet, KeyKind};
 use crate::keys::jwk::{KeyLookup, KeySet, parse_jwk};
-use crate::request::{HeaderSource, TokenSource, cookie_value, find_token};
+use crate::request::{HeaderSource, Places, TokenSource, cookie_value, find_token};
 use crate::verify::{Failure, Rules, Verified, verify as verify_token};
 
 /// The issuer fuzzed tokens must name.
@@ -36,6 +36,10 @@ pub const KID: &str = "fuzz";
 pub const COOKIE: &str = "app_auth";
 /// The `__Host-` name of the auth cookie, which the token finder reads first.
 pub const HOST_COOKIE: &str = "__Host-app_auth";
+/// The token header the request target configures.
+pub const TOKEN_HEADER: &str = "x-auth-token";
+/// The token query parameter the request target configures.
+pub const TOKEN_PARAM: &str = "access_token";
 
 /// An RSA public key whose private half nobody here holds: a token that verifies
 /// under it is a forgery.
@@ -223,10 +227,12 @@ pub fn verify(data: &[u8]) -> bool {
     }
 }
 
-/// Request headers as the fuzzer gives them: any bytes, any number of each.
+/// Request headers as the fuzzer gives them (any bytes, any number of each), and a
+/// query string.
 #[derive(Debug, Default, Clone)]
 pub struct Headers {
     headers: Vec<(&'static str, Vec<u8>)>,
+    query: Option<String>,
 }
 
 impl Headers {
@@ -241,7 +247,12 @@ impl Headers {
         self.headers.push((name, value.into()));
     }
 
-    fn all<'a>(&'a self, name: &'static str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    /// Sets the query string (what follows `?`).
+    pub fn set_query(&mut self, query: impl Into<String>) {
+        self.query = Some(query.into());
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.headers
             .iter()
             .filter(move |(n, _)| *n == name)
@@ -252,8 +263,17 @@ impl Headers {
 impl HeaderSource for Headers {
     type Values<'a> = std::vec::IntoIter<&'a [u8]>;
 
-    fn values<'a>(&'a self, name: &'static str) -> Self::Values<'a> {
-        self.all(name).collect::<Vec<_>>().into_iter()
+    fn values<'a>(&'a self, name: &str) -> Self::Values<'a> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_slice())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.query.as_deref()
     }
 }
 
@@ -319,28 +339,144 @@ pub fn check_cookie<'a>(headers: &'a Headers, name: &str) -> Option<&'a [u8]> {
     Some(value)
 }
 
-/// Runs the token finder (cookies [`HOST_COOKIE`] then [`COOKIE`], cap `max_bytes`) and returns its answer
-/// as the token and where it came from.
+/// What the token finder must answer, by the rules written out plainly.
+enum Expected<'a> {
+    /// No token.
+    Nothing,
+    /// This refusal (checked by [`check_refusal`]).
+    Refused(Refusal),
+    /// A token from `source`: `raw` as found, `decoded` what it must come out as (a
+    /// query parameter is percent-decoded), or the refusals it allows.
+    Token {
+        source: TokenSource,
+        raw: &'a [u8],
+        decoded: Decoded,
+    },
+}
+
+enum Refusal {
+    MultipleAuthorizationHeaders,
+    Duplicate(TokenSource),
+}
+
+/// A value as the reference decoder reads it.
+struct Decoded {
+    /// The bytes decoded before the first bad escape (all of them when none).
+    bytes: Vec<u8>,
+    /// Whether every `%` was followed by two hex digits.
+    clean: bool,
+}
+
+/// The reference percent-decoder (`+` is a space).
+fn reference_decode(raw: &[u8]) -> Decoded {
+    let mut bytes = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'%' => {
+                let hex = raw
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(byte) => {
+                        bytes.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        return Decoded {
+                            bytes,
+                            clean: false,
+                        };
+                    }
+                }
+            }
+            b'+' => {
+                bytes.push(b' ');
+                i += 1;
+            }
+            other => {
+                bytes.push(other);
+                i += 1;
+            }
+        }
+    }
+    Decoded { bytes, clean: true }
+}
+
+/// Runs the token finder for a `GET` (cookies [`HOST_COOKIE`] then [`COOKIE`], then
+/// `Authorization: Bearer`, then the header [`TOKEN_HEADER`], then the query
+/// parameter [`TOKEN_PARAM`]; cap `max_bytes`) and returns its answer as the token and
+/// where it came from.
 ///
 /// # Panics
 ///
-/// When the answer contradicts the headers: a token over the cap, outside visible
-/// ASCII or not from the place it claims; several `Authorization` headers not
-/// refused; a cookie or `Bearer` token that is there but not found.
+/// When the answer contradicts the request: a token over the cap, outside visible
+/// ASCII or not from the place it claims (or not what that place holds, decoded);
+/// several `Authorization` headers, token headers or token parameters not refused; a
+/// token that is there but not found.
 pub fn check_find_token(
     headers: &Headers,
     max_bytes: usize,
 ) -> Result<Option<(String, TokenSource)>, AuthError> {
-    let authorizations: Vec<&[u8]> = headers.all("authorization").collect();
-    // The `__Host-` name, when present, wins over the plain one.
-    let cookie = check_cookie(headers, HOST_COOKIE).or_else(|| check_cookie(headers, COOKIE));
-    let found = find_token(headers, COOKIE, Some(HOST_COOKIE), max_bytes);
-    if authorizations.len() > 1 {
-        assert!(
+    let places = Places {
+        cookie: COOKIE,
+        host_cookie: Some(HOST_COOKIE),
+        header: Some(TOKEN_HEADER),
+        query: Some(TOKEN_PARAM),
+        max_bytes,
+    };
+    let found = find_token(headers, "GET", &places);
+    let expected = expected_token(headers);
+    match (&expected, &found) {
+        (Expected::Refused(Refusal::MultipleAuthorizationHeaders), _) => assert!(
             matches!(found, Err(AuthError::MultipleAuthorizationHeaders)),
             "several Authorization headers were not refused"
-        );
-        return found.map(|_| None);
+        ),
+        (Expected::Refused(Refusal::Duplicate(place)), _) => assert!(
+            matches!(&found, Err(AuthError::DuplicateToken { place: p }) if p == place),
+            "a token {place} given twice was not refused"
+        ),
+        (Expected::Nothing, _) => assert!(
+            matches!(found, Ok(None)),
+            "a token was found where there is none"
+        ),
+        (
+            Expected::Token {
+                source,
+                raw,
+                decoded,
+            },
+            _,
+        ) => check_token_found(&found, *source, raw, decoded, max_bytes),
+    }
+    found.map(|token| token.map(|t| (t.token().to_owned(), t.source())))
+}
+
+/// A token from `source` that is read as it is.
+fn plain(source: TokenSource, raw: &[u8]) -> Expected<'_> {
+    Expected::Token {
+        source,
+        raw,
+        decoded: Decoded {
+            bytes: raw.to_vec(),
+            clean: true,
+        },
+    }
+}
+
+/// Where the rules say the token is.
+fn expected_token(headers: &Headers) -> Expected<'_> {
+    let authorizations: Vec<&[u8]> = headers.all("authorization").collect();
+    if authorizations.len() > 1 {
+        return Expected::Refused(Refusal::MultipleAuthorizationHeaders);
+    }
+    // The `__Host-` name, when present, wins over the plain one.
+    if let Some(cookie) =
+        check_cookie(headers, HOST_COOKIE).or_else(|| check_cookie(headers, COOKIE))
+    {
+        return plain(TokenSource::Cookie, cookie);
     }
     // The Authorization header's Bearer credentials, when it has them.
     let bearer = authorizations.first().and_then(|value| {
@@ -350,27 +486,63 @@ pub fn check_find_token(
             .eq_ignore_ascii_case(b"bearer")
             .then(|| trim_ows(&value[scheme_end..]))
     });
-    let (expected, source) = match (cookie, bearer) {
-        (Some(cookie), _) => (cookie, TokenSource::Cookie),
-        (None, Some(bearer)) => (bearer, TokenSource::Bearer),
-        (None, None) => {
-            assert!(
-                matches!(found, Ok(None)),
-                "a token was found where there is none"
-            );
-            return Ok(None);
+    if let Some(bearer) = bearer {
+        return plain(TokenSource::Bearer, bearer);
+    }
+    let header: Vec<&[u8]> = headers.all(TOKEN_HEADER).collect();
+    match header[..] {
+        [] => {}
+        [value] => {
+            let value = trim_ows(value);
+            let value = match value.iter().position(|b| *b == b' ') {
+                Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => {
+                    trim_ows(&value[space + 1..])
+                }
+                None if value.eq_ignore_ascii_case(b"bearer") => &[],
+                _ => value,
+            };
+            return plain(TokenSource::Header, value);
         }
-    };
-    match &found {
+        _ => return Expected::Refused(Refusal::Duplicate(TokenSource::Header)),
+    }
+    let params: Vec<&[u8]> = headers
+        .query
+        .iter()
+        .flat_map(|query| query.split('&'))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name == TOKEN_PARAM).then_some(value.as_bytes())
+        })
+        .collect();
+    match params[..] {
+        [] => Expected::Nothing,
+        [raw] => Expected::Token {
+            source: TokenSource::Query,
+            raw,
+            decoded: reference_decode(raw),
+        },
+        _ => Expected::Refused(Refusal::Duplicate(TokenSource::Query)),
+    }
+}
+
+fn check_token_found(
+    found: &Result<Option<crate::request::FoundToken<'_>>, AuthError>,
+    source: TokenSource,
+    raw: &[u8],
+    decoded: &Decoded,
+    max_bytes: usize,
+) {
+    match found {
         Ok(Some(token)) => {
             assert_eq!(
                 token.source(),
                 source,
                 "the token came from the wrong place"
             );
+            assert!(decoded.clean, "a badly escaped parameter was accepted");
             assert_eq!(
                 token.token().as_bytes(),
-                expected,
+                decoded.bytes,
                 "the wrong token was found"
             );
             assert!(
@@ -385,23 +557,25 @@ pub fn check_find_token(
         Ok(None) => panic!("a token that is there was not found"),
         Err(AuthError::TokenTooLarge { limit }) => {
             assert_eq!(*limit, max_bytes, "the cap reported is not the cap");
+            // A parameter may be refused before it is decoded, from its length alone.
+            let early = source == TokenSource::Query && raw.len() / 3 > max_bytes;
             assert!(
-                expected.len() > max_bytes,
+                decoded.bytes.len() > max_bytes || early,
                 "a token within the cap was refused"
             );
         }
         Err(AuthError::Malformed { .. }) => assert!(
-            expected.is_empty() || !expected.iter().all(u8::is_ascii_graphic),
+            raw.is_empty() || !decoded.clean || !decoded.bytes.iter().all(u8::is_ascii_graphic),
             "a token of visible ASCII was refused as malformed"
         ),
         Err(other) => panic!("unexpected refusal: {other:?}"),
     }
-    found.map(|token| token.map(|t| (t.token().to_owned(), t.source())))
 }
 
 /// The `request` target: the first byte sets the size cap (1 to 256 bytes), the rest
-/// is header lines (`\n`-separated) whose first byte names the header: `a`
-/// `Authorization`, `c` `Cookie`, anything else a header nobody reads.
+/// is lines (`\n`-separated) whose first byte says what the line is: `a`
+/// `Authorization`, `c` `Cookie`, `x` the token header ([`TOKEN_HEADER`]), `q` the
+/// query string (the last one counts), anything else a header nobody reads.
 pub fn request(data: &[u8]) -> bool {
     let (max_bytes, lines) = match data {
         [cap, rest @ ..] => (usize::from(*cap) + 1, rest),
@@ -412,6 +586,8 @@ pub fn request(data: &[u8]) -> bool {
         match line {
             [b'a', value @ ..] => headers.append("authorization", value),
             [b'c', value @ ..] => headers.append("cookie", value),
+            [b'x', value @ ..] => headers.append(TOKEN_HEADER, value),
+            [b'q', value @ ..] => headers.set_query(String::from_utf8_lossy(value)),
             [_, value @ ..] => headers.append("x-other", value),
             [] => {}
         }

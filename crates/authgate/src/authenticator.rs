@@ -3,6 +3,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use tracing::Instrument as _;
+
 use crate::cache::{Hit, NewEntry, TokenCache};
 use crate::claims::ClaimsMapper;
 use crate::config::AuthConfig;
@@ -10,7 +12,11 @@ use crate::error::{AuthError, FetchError};
 use crate::keys::ProviderMetadata;
 use crate::keys::jwk::KeySet;
 use crate::keys::store::KeyStore;
-use crate::request::{HeaderSource, TokenSource, find_token, is_unsafe_method, origin_is_trusted};
+use crate::observe::{self, Report, Timer};
+use crate::options::AuthMode;
+use crate::request::{
+    HeaderSource, Places, TokenSource, find_token, is_unsafe_method, origin_is_trusted,
+};
 use crate::revocation::{Revocation, Revocations, TokenFacts, hash_token};
 use crate::user::{DefaultMapper, User};
 use crate::verify::{Failure, Rules, verify};
@@ -25,7 +31,8 @@ use issuers::Issuers;
 ///
 /// The [`Authenticator`]: the one place a request's token is found, checked and mapped.
 ///
-/// It orchestrates the other parts: it finds the token (cookie first, then `Authorization: Bearer`),
+/// It orchestrates the other parts: it finds the token (cookie first, then
+/// `Authorization: Bearer`, then the opt-in token header and query parameter),
 /// answers repeated tokens from the verified-token cache, runs the pure token check
 /// against the current key set, refetches keys once
 /// (shared, rate-limited) for an unknown `kid`, and maps the claims to a user. The
@@ -132,11 +139,12 @@ pub(crate) enum Step<U> {
     NeedKeys(PendingToken),
 }
 
-/// A token waiting for a key refetch.
+/// A token waiting for a key refetch, with the report of its authentication.
 pub(crate) struct PendingToken {
     token: String,
     source: TokenSource,
     generation: u64,
+    report: Report,
 }
 
 fn now() -> i64 {
@@ -373,11 +381,13 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     ///
     /// The [`AuthError`] saying why the token is refused.
     pub async fn verify(&self, token: &str) -> Result<U, AuthError> {
-        let hit = match self.verify_cached(token) {
+        let report = Report::none();
+        let hit = match self.verify_cached(token, &report) {
             Ok(hit) => hit,
             Err(Failure::Auth(err)) => return Err(err),
             Err(Failure::UnknownKid(generation)) => {
-                self.verify_after_refetch(token, generation).await?
+                self.verify_after_refetch(token, generation, &report)
+                    .await?
             }
         };
         Ok(Arc::unwrap_or_clone(hit.user))
@@ -386,8 +396,12 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     /// Finds, checks and verifies the token of a request.
     ///
     /// Returns `Ok(None)` when the request carries no token (the caller decides whether
-    /// that is allowed, see [`AuthOptions`](crate::AuthOptions)). Rejections are logged
-    /// at debug level with their reason, never with the token.
+    /// that is allowed, see [`AuthOptions`](crate::AuthOptions)). The request's query
+    /// string is read only when a token query parameter is configured, and only if
+    /// `headers` carries it (an [`http::Request`] does, an [`http::HeaderMap`] does
+    /// not). Rejections are logged at debug level with their reason, never with the
+    /// token; the `authenticate` span and the metrics are described in the README's
+    /// "Observability" (a request without a token has the outcome `anonymous` here).
     ///
     /// # Errors
     ///
@@ -397,7 +411,19 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         method: &str,
         headers: &H,
     ) -> Result<Option<Authentication<U>>, AuthError> {
-        match self.authenticate_step(method, headers) {
+        self.authenticate_in(AuthMode::Optional, method, headers)
+            .await
+    }
+
+    /// [`authenticate`](Self::authenticate) for an adapter in `mode`, which names the
+    /// outcome of a request without a token (`missing_token` or `anonymous`).
+    pub(crate) async fn authenticate_in<H: HeaderSource + ?Sized>(
+        &self,
+        mode: AuthMode,
+        method: &str,
+        headers: &H,
+    ) -> Result<Option<Authentication<U>>, AuthError> {
+        match self.authenticate_step(method, headers, mode) {
             Step::Done(result) => result,
             Step::NeedKeys(pending) => self.finish(pending).await.map(Some),
         }
@@ -409,34 +435,78 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         &self,
         method: &str,
         headers: &H,
+        mode: AuthMode,
     ) -> Step<U> {
         self.inner.keys.ensure_started();
+        let report = Report::start();
+        match report.in_scope(|| self.step(method, headers, &report)) {
+            Ok(Some((hit, source))) => {
+                report.finish("ok");
+                Step::Done(Ok(Some(Authentication {
+                    user: hit.user,
+                    token: AccessToken(hit.token),
+                    source,
+                })))
+            }
+            Ok(None) => {
+                report.finish(match mode {
+                    AuthMode::Required => AuthError::MissingToken.code(),
+                    AuthMode::Optional => "anonymous",
+                });
+                Step::Done(Ok(None))
+            }
+            Err(Stopped::Refused(err)) => {
+                report.finish(err.code());
+                Step::Done(Err(err))
+            }
+            Err(Stopped::NeedKeys {
+                token,
+                source,
+                generation,
+            }) => Step::NeedKeys(PendingToken {
+                token,
+                source,
+                generation,
+                report,
+            }),
+        }
+    }
+
+    /// Finds the token and checks it against the cache and the current keys.
+    fn step<H: HeaderSource + ?Sized>(
+        &self,
+        method: &str,
+        headers: &H,
+        report: &Report,
+    ) -> Result<Option<(Hit<U>, TokenSource)>, Stopped> {
         let config = &self.inner.config.inner;
-        let found = match find_token(
-            headers,
-            &config.cookie_name,
-            config.host_cookie_name.as_deref(),
-            config.max_token_bytes,
-        ) {
-            Ok(Some(found)) => found,
-            Ok(None) => return Step::Done(Ok(None)),
-            Err(err) => return Step::Done(Err(log_rejection(err))),
+        let places = Places {
+            cookie: &config.cookie_name,
+            host_cookie: config.host_cookie_name.as_deref(),
+            header: config.token_header.as_deref(),
+            query: config.token_query_param.as_deref(),
+            max_bytes: config.max_token_bytes,
         };
+        let found = match find_token(headers, method, &places) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            Err(err) => return Err(Stopped::Refused(log_rejection(err))),
+        };
+        report.source(found.source());
+        // The origin check is for the cookie only: a browser attaches it on its own to
+        // a request another site makes, which it never does with a header or a URL
+        // that holds a token (that site would have to know the token).
         if found.source() == TokenSource::Cookie
             && config.csrf
             && is_unsafe_method(method)
             && !origin_is_trusted(headers, &config.trusted_origins)
         {
-            return Step::Done(Err(log_rejection(AuthError::CrossSiteRequest)));
+            return Err(Stopped::Refused(log_rejection(AuthError::CrossSiteRequest)));
         }
-        match self.verify_cached(found.token()) {
-            Ok(hit) => Step::Done(Ok(Some(Authentication {
-                user: hit.user,
-                token: AccessToken(hit.token),
-                source: found.source(),
-            }))),
-            Err(Failure::Auth(err)) => Step::Done(Err(log_rejection(err))),
-            Err(Failure::UnknownKid(generation)) => Step::NeedKeys(PendingToken {
+        match self.verify_cached(found.token(), report) {
+            Ok(hit) => Ok(Some((hit, found.source()))),
+            Err(Failure::Auth(err)) => Err(Stopped::Refused(log_rejection(err))),
+            Err(Failure::UnknownKid(generation)) => Err(Stopped::NeedKeys {
                 token: found.token().to_owned(),
                 source: found.source(),
                 generation,
@@ -449,16 +519,30 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         &self,
         pending: PendingToken,
     ) -> Result<Authentication<U>, AuthError> {
-        match self
-            .verify_after_refetch(&pending.token, pending.generation)
-            .await
-        {
-            Ok(hit) => Ok(Authentication {
-                user: hit.user,
-                token: AccessToken(hit.token),
-                source: pending.source,
-            }),
-            Err(err) => Err(log_rejection(err)),
+        let PendingToken {
+            token,
+            source,
+            generation,
+            report,
+        } = pending;
+        let verified = self
+            .verify_after_refetch(&token, generation, &report)
+            .instrument(report.span().clone())
+            .await;
+        match verified {
+            Ok(hit) => {
+                report.finish("ok");
+                Ok(Authentication {
+                    user: hit.user,
+                    token: AccessToken(hit.token),
+                    source,
+                })
+            }
+            Err(err) => {
+                let err = report.in_scope(|| log_rejection(err));
+                report.finish(err.code());
+                Err(err)
+            }
         }
     }
 
@@ -466,9 +550,12 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         &self,
         token: &str,
         generation: u64,
+        report: &Report,
     ) -> Result<Hit<U>, AuthError> {
         if let Some(issuers) = &self.issuers {
-            return issuers.verify_after_refetch(token, generation).await;
+            return issuers
+                .verify_after_refetch(token, generation, report)
+                .await;
         }
         let keys = self
             .inner
@@ -477,7 +564,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
             .await
             .filter(|keys| keys.generation != generation)
             .ok_or(AuthError::UnknownKey)?;
-        match self.verify_and_map(token, &keys) {
+        match self.verify_and_map(token, &keys, report) {
             Ok(hit) => Ok(hit),
             Err(Failure::Auth(err)) => Err(err),
             Err(Failure::UnknownKid(_)) => Err(AuthError::UnknownKey),
@@ -492,9 +579,9 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
     }
 
     /// The cache first, then the full check against the current key set.
-    fn verify_cached(&self, token: &str) -> Result<Hit<U>, Failure> {
+    fn verify_cached(&self, token: &str, report: &Report) -> Result<Hit<U>, Failure> {
         if let Some(issuers) = &self.issuers {
-            return issuers.verify_cached(token);
+            return issuers.verify_cached(token, report);
         }
         let max = self.inner.config.inner.max_token_bytes;
         if token.len() > max {
@@ -508,26 +595,60 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         let Some(keys) = keys.as_deref().filter(|keys| keys.stale_at > now) else {
             return Err(self.unavailable().into());
         };
-        if let Some(hit) = self.cache_hit(token, now, keys) {
-            return Ok(hit);
+        if self.inner.cache.is_some() {
+            let hit = self.cache_hit(token, now, keys, report);
+            observe::cache_lookup(hit.is_some());
+            if let Some(hit) = hit {
+                return Ok(hit);
+            }
         }
-        self.verify_and_map(token, keys)
+        report.cached(false);
+        self.verify_and_map(token, keys, report)
     }
 
     /// The verified-token cache's user for `token`, if it holds one still valid under
-    /// `keys` and not revoked.
+    /// `keys` and not revoked (then the span learns its `sub` and that it was cached).
+    /// The closure is asked only about an entry that is otherwise good: when it says
+    /// "not revoked", the entry is the hit.
     #[inline]
-    fn cache_hit(&self, token: &str, now: i64, keys: &KeySet) -> Option<Hit<U>> {
-        self.inner
+    fn cache_hit(&self, token: &str, now: i64, keys: &KeySet, report: &Report) -> Option<Hit<U>> {
+        let hit = self
+            .inner
             .cache
             .as_ref()?
             .get(token, now, keys, |sha256, facts| {
-                self.inner.revocations.is_revoked(sha256, facts, now)
-            })
+                let revoked = self.inner.revocations.is_revoked(sha256, facts, now);
+                if !revoked {
+                    report.sub(&facts.sub);
+                }
+                revoked
+            });
+        if hit.is_some() {
+            report.cached(true);
+        }
+        hit
     }
 
-    /// The pure check against one key set, then the mapper; caches the user.
-    fn verify_and_map(&self, token: &str, keys: &KeySet) -> Result<Hit<U>, Failure> {
+    /// The pure check against one key set, then the mapper; caches the user. Timed
+    /// into `authgate_verification_seconds` (feature `metrics`), whatever the result.
+    fn verify_and_map(
+        &self,
+        token: &str,
+        keys: &KeySet,
+        report: &Report,
+    ) -> Result<Hit<U>, Failure> {
+        let timer = Timer::start();
+        let verified = self.verify_and_map_untimed(token, keys, report);
+        timer.stop();
+        verified
+    }
+
+    fn verify_and_map_untimed(
+        &self,
+        token: &str,
+        keys: &KeySet,
+        report: &Report,
+    ) -> Result<Hit<U>, Failure> {
         let now = now();
         let verified = verify(token, keys, &self.inner.rules, now)?;
         let facts = TokenFacts::of(&verified.claims);
@@ -544,6 +665,7 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
                 .map(&verified.claims)
                 .map_err(AuthError::Mapping)?,
         );
+        report.sub(&facts.sub);
         let token: Arc<str> = token.into();
         if let Some(cache) = &self.inner.cache {
             cache.insert(
@@ -560,6 +682,18 @@ impl<U: Clone + Send + Sync + 'static> Authenticator<U> {
         }
         Ok(Hit { user, token })
     }
+}
+
+/// Why [`Authenticator::step`] stopped short of a user (or of "no token").
+enum Stopped {
+    /// A refusal.
+    Refused(AuthError),
+    /// The token names a key this instance has not seen.
+    NeedKeys {
+        token: String,
+        source: TokenSource,
+        generation: u64,
+    },
 }
 
 fn log_rejection(err: AuthError) -> AuthError {

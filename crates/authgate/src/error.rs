@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::rejection::{Rejection, bearer_challenge};
+use crate::request::TokenSource;
 
 /// Why a request was not authenticated.
 ///
@@ -37,12 +38,20 @@ use crate::rejection::{Rejection, bearer_challenge};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// No token in the auth cookie nor in `Authorization: Bearer`.
+    /// No token in the auth cookie nor in `Authorization: Bearer` (nor in the token
+    /// header or query parameter, when they are configured).
     #[error("no bearer token or auth cookie in the request")]
     MissingToken,
     /// More than one `Authorization` header.
     #[error("the request has more than one Authorization header")]
     MultipleAuthorizationHeaders,
+    /// The configured token header or token query parameter appears more than once
+    /// (see [`TokenSource`]).
+    #[error("the request has more than one token {}", duplicate_place(*.place))]
+    DuplicateToken {
+        /// Where: [`TokenSource::Header`] or [`TokenSource::Query`].
+        place: TokenSource,
+    },
     /// The token is longer than the configured cap; it was not parsed.
     #[error("the token is larger than {limit} bytes")]
     TokenTooLarge {
@@ -129,7 +138,9 @@ impl AuthError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MultipleAuthorizationHeaders => StatusCode::BAD_REQUEST,
+            Self::MultipleAuthorizationHeaders | Self::DuplicateToken { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::CrossSiteRequest => StatusCode::FORBIDDEN,
             Self::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
@@ -142,6 +153,7 @@ impl AuthError {
         match self {
             Self::MissingToken => "missing_token",
             Self::MultipleAuthorizationHeaders => "multiple_authorization_headers",
+            Self::DuplicateToken { .. } => "duplicate_token",
             Self::TokenTooLarge { .. } => "token_too_large",
             Self::Malformed { .. } => "malformed_token",
             Self::EncryptedToken => "encrypted_token",
@@ -171,7 +183,9 @@ impl AuthError {
     pub fn rfc6750_code(&self) -> Option<&'static str> {
         match self {
             Self::MissingToken | Self::CrossSiteRequest | Self::KeysUnavailable { .. } => None,
-            Self::MultipleAuthorizationHeaders => Some("invalid_request"),
+            Self::MultipleAuthorizationHeaders | Self::DuplicateToken { .. } => {
+                Some("invalid_request")
+            }
             _ => Some("invalid_token"),
         }
     }
@@ -197,6 +211,14 @@ impl AuthError {
             rejection = rejection.with_retry_after(*retry_after);
         }
         rejection
+    }
+}
+
+/// How [`AuthError::DuplicateToken`] names the place.
+fn duplicate_place(place: TokenSource) -> &'static str {
+    match place {
+        TokenSource::Query => "query parameter",
+        other => other.as_str(),
     }
 }
 

@@ -11,10 +11,14 @@
 //!   ([`CRYPTO_BACKEND`] says which).
 //! - `axum`: [`Rejection`] is an axum `IntoResponse`.
 //! - `actix`: [`Rejection`] is an actix-web `ResponseError` and `Responder`.
+//! - `metrics`: counters and a histogram through the `metrics` facade (the README's
+//!   "Observability" lists them, and `describe_metrics` describes them to your
+//!   recorder); without it, no metric is compiled in.
 //! - `fuzzing`: the entry points of the cargo-fuzz targets (`fuzz/` in the repository);
 //!   not a public API.
 //!
-//! `axum` and `actix` are off by default; `authgate-extract` enables them with its own
+//! All but `aws-lc-rs` are off by default; `authgate-extract` enables `axum` and `actix`
+//! with its own
 //! features.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -29,6 +33,7 @@ mod error;
 mod guard;
 mod keys;
 mod layer;
+mod observe;
 mod options;
 mod rejection;
 mod request;
@@ -52,6 +57,9 @@ pub use guard::{GuardError, GuardUser, InvalidRequirement, Names, Requirement};
 pub use jsonwebtoken::Algorithm;
 pub use keys::ProviderMetadata;
 pub use layer::{AuthLayer, AuthService, DefaultRejection, OnRejection, ResponseFuture};
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use observe::describe_metrics;
 pub use options::{AuthMode, AuthOptions};
 pub use rejection::Rejection;
 pub use request::{HeaderSource, TokenSource};

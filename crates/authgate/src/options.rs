@@ -115,7 +115,11 @@ impl<U: Clone + Send + Sync + 'static> AuthOptions<U> {
         method: &str,
         headers: &H,
     ) -> Result<Option<Authentication<U>>, AuthError> {
-        self.admit(self.authenticator.authenticate(method, headers).await)
+        self.admit(
+            self.authenticator
+                .authenticate_in(self.mode, method, headers)
+                .await,
+        )
     }
 }
 

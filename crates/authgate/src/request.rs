@@ -1,19 +1,37 @@
 //! Finding the token in a request, and the CSRF origin check, framework-neutral.
 //!
-//! The order is fixed: the auth cookie first, then `Authorization: Bearer` (the scheme
-//! is case-insensitive). The query string is never read. A token longer than the cap
-//! is refused before it is parsed, and a request with several `Authorization` headers
-//! is refused outright.
+//! The order is fixed, and the first place that holds a token wins:
 //!
-//! Adapters for other HTTP stacks implement [`HeaderSource`] for their header map;
-//! [`http::HeaderMap`] already does.
+//! 1. the auth cookie (`__Host-app_auth`, then `app_auth` with the default name);
+//! 2. `Authorization: Bearer` (the scheme is case-insensitive);
+//! 3. the configured token header, when one is configured
+//!    ([`token_header`](crate::AuthConfigBuilder::token_header), off by default);
+//! 4. the configured query parameter, when one is configured
+//!    ([`token_query_param`](crate::AuthConfigBuilder::token_query_param), off by
+//!    default), and only for `GET` and `HEAD` requests.
+//!
+//! The cookie and `Authorization` keep the order they always had; the opt-in places
+//! come after them, and the query parameter last, read only when nothing else holds a
+//! token, because a URL is the leakiest place for one (logs, history, `Referer`).
+//! Each place is read only when the ones before it hold nothing, so a request with a
+//! cookie or a Bearer token never looks further. A token longer than the cap is
+//! refused before it is parsed, and a request with several `Authorization` headers,
+//! several token headers or several token parameters is refused outright.
+//!
+//! Adapters for other HTTP stacks implement [`HeaderSource`] for their request;
+//! [`http::HeaderMap`], [`http::Request`] and [`http::request::Parts`] already do.
 //!
 //! The [`Authenticator`](crate::Authenticator) applies these rules; the CSRF rule for
 //! cookie-authenticated unsafe requests is documented on [`origin_is_trusted`].
 
+use std::borrow::Cow;
+
 use crate::error::AuthError;
 
-/// Read access to request headers, so the core works with any HTTP stack's types.
+mod query;
+
+/// Read access to a request's headers (and, where the adapter has it, its query
+/// string), so the core works with any HTTP stack's types.
 pub trait HeaderSource {
     /// The values of one header.
     type Values<'a>: Iterator<Item = &'a [u8]>
@@ -21,7 +39,15 @@ pub trait HeaderSource {
         Self: 'a;
 
     /// Every value of the header `name` (given in lowercase), in order.
-    fn values<'a>(&'a self, name: &'static str) -> Self::Values<'a>;
+    fn values<'a>(&'a self, name: &str) -> Self::Values<'a>;
+
+    /// The request's query string (what follows `?`, still percent-encoded), if the
+    /// adapter knows it. Read only when a
+    /// [token query parameter](crate::AuthConfigBuilder::token_query_param) is
+    /// configured. The default is `None`: a header map alone has no URI.
+    fn query(&self) -> Option<&str> {
+        None
+    }
 }
 
 type AsBytes = fn(&http::HeaderValue) -> &[u8];
@@ -29,26 +55,98 @@ type AsBytes = fn(&http::HeaderValue) -> &[u8];
 impl HeaderSource for http::HeaderMap {
     type Values<'a> = std::iter::Map<http::header::ValueIter<'a, http::HeaderValue>, AsBytes>;
 
-    fn values<'a>(&'a self, name: &'static str) -> Self::Values<'a> {
+    fn values<'a>(&'a self, name: &str) -> Self::Values<'a> {
         self.get_all(name)
             .iter()
             .map(http::HeaderValue::as_bytes as AsBytes)
     }
 }
 
+/// A request: its headers and its URI's query string.
+impl<B> HeaderSource for http::Request<B> {
+    type Values<'a>
+        = <http::HeaderMap as HeaderSource>::Values<'a>
+    where
+        Self: 'a;
+
+    fn values<'a>(&'a self, name: &str) -> Self::Values<'a> {
+        HeaderSource::values(self.headers(), name)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.uri().query()
+    }
+}
+
+/// A request's head: its headers and its URI's query string.
+impl HeaderSource for http::request::Parts {
+    type Values<'a> = <http::HeaderMap as HeaderSource>::Values<'a>;
+
+    fn values<'a>(&'a self, name: &str) -> Self::Values<'a> {
+        HeaderSource::values(&self.headers, name)
+    }
+
+    fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
 /// Where the token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenSource {
     /// The auth cookie.
     Cookie,
     /// `Authorization: Bearer`.
     Bearer,
+    /// The configured token header
+    /// ([`token_header`](crate::AuthConfigBuilder::token_header)).
+    Header,
+    /// The configured query parameter
+    /// ([`token_query_param`](crate::AuthConfigBuilder::token_query_param)).
+    Query,
 }
 
-/// A token found in a request.
-#[derive(Clone, Copy, PartialEq, Eq)]
+impl TokenSource {
+    /// The source's name, as the `source` field of the `authenticate` span shows it:
+    /// `cookie`, `bearer`, `header` or `query`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cookie => "cookie",
+            Self::Bearer => "bearer",
+            Self::Header => "header",
+            Self::Query => "query",
+        }
+    }
+}
+
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where [`find_token`] looks: the names the configuration gives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Places<'c> {
+    /// The auth cookie.
+    pub(crate) cookie: &'c str,
+    /// The `__Host-` cookie read before it, with the default name.
+    pub(crate) host_cookie: Option<&'c str>,
+    /// The token header (lowercase), when one is configured.
+    pub(crate) header: Option<&'c str>,
+    /// The token query parameter, when one is configured.
+    pub(crate) query: Option<&'c str>,
+    /// The token size cap.
+    pub(crate) max_bytes: usize,
+}
+
+/// A token found in a request: borrowed from it, unless a query parameter had to be
+/// percent-decoded.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct FoundToken<'a> {
-    token: &'a str,
+    token: Cow<'a, str>,
     source: TokenSource,
 }
 
@@ -65,8 +163,8 @@ impl std::fmt::Debug for FoundToken<'_> {
 impl<'a> FoundToken<'a> {
     /// The raw token.
     #[must_use]
-    pub(crate) fn token(&self) -> &'a str {
-        self.token
+    pub(crate) fn token(&self) -> &str {
+        &self.token
     }
 
     /// Where it came from.
@@ -76,46 +174,87 @@ impl<'a> FoundToken<'a> {
     }
 }
 
-/// Finds the token: the cookie `cookie_name` first, then `Authorization: Bearer`.
+/// Finds the token of a request made with `method`, in the order of the
+/// [module docs](self).
 ///
-/// Returns `Ok(None)` when the request carries neither.
+/// Returns `Ok(None)` when the request carries none.
 ///
 /// # Errors
 ///
-/// [`AuthError::MultipleAuthorizationHeaders`], [`AuthError::TokenTooLarge`] (checked
+/// [`AuthError::MultipleAuthorizationHeaders`], [`AuthError::DuplicateToken`] (the
+/// token header or parameter given twice), [`AuthError::TokenTooLarge`] (checked
 /// before anything else is done with the token) and [`AuthError::Malformed`] for a
-/// token that is not visible ASCII.
+/// token that is empty, not visible ASCII, or a badly percent-encoded parameter.
 pub(crate) fn find_token<'a, H: HeaderSource + ?Sized>(
     headers: &'a H,
-    cookie_name: &str,
-    host_cookie_name: Option<&str>,
-    max_bytes: usize,
+    method: &str,
+    places: &Places<'_>,
 ) -> Result<Option<FoundToken<'a>>, AuthError> {
+    let max_bytes = places.max_bytes;
     let mut authorization = headers.values("authorization");
     let first_authorization = authorization.next();
     if authorization.next().is_some() {
         return Err(AuthError::MultipleAuthorizationHeaders);
     }
-    let cookie = match host_cookie_name {
-        Some(host_name) => cookie_either(headers, host_name, cookie_name),
-        None => cookie_value(headers, cookie_name),
+    let cookie = match places.host_cookie {
+        Some(host_name) => cookie_either(headers, host_name, places.cookie),
+        None => cookie_value(headers, places.cookie),
     };
     if let Some(value) = cookie {
+        return Ok(Some(FoundToken::borrowed(
+            checked(value, max_bytes)?,
+            TokenSource::Cookie,
+        )));
+    }
+    if let Some(value) = first_authorization
+        && let Some(token) = bearer(value)?
+    {
+        return Ok(Some(FoundToken::borrowed(
+            checked(token, max_bytes)?,
+            TokenSource::Bearer,
+        )));
+    }
+    // The opt-in places: one branch each when they are off, and only reached by a
+    // request with neither a cookie nor a Bearer token.
+    if let Some(name) = places.header
+        && let Some(token) = header_token(headers, name)?
+    {
+        return Ok(Some(FoundToken::borrowed(
+            checked(token, max_bytes)?,
+            TokenSource::Header,
+        )));
+    }
+    if let Some(name) = places.query
+        && matches!(method, "GET" | "HEAD")
+        && let Some(query) = headers.query()
+        && let Some(token) = query::token(query, name, max_bytes)?
+    {
         return Ok(Some(FoundToken {
-            token: checked(value, max_bytes)?,
-            source: TokenSource::Cookie,
+            token,
+            source: TokenSource::Query,
         }));
     }
-    let Some(value) = first_authorization else {
-        return Ok(None);
-    };
+    Ok(None)
+}
+
+impl<'a> FoundToken<'a> {
+    fn borrowed(token: &'a str, source: TokenSource) -> Self {
+        Self {
+            token: Cow::Borrowed(token),
+            source,
+        }
+    }
+}
+
+/// The credentials of an `Authorization` header with the `Bearer` scheme; `None` for
+/// another scheme (Basic, …), which is not ours: as if there were no token.
+fn bearer(value: &[u8]) -> Result<Option<&[u8]>, AuthError> {
     let value = trim(value);
     let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
         Some(space) => value.split_at(space),
         None => (value, &b""[..]),
     };
     if !scheme.eq_ignore_ascii_case(b"bearer") {
-        // Another scheme (Basic, …) is not ours: as if there were no token.
         return Ok(None);
     }
     let token = trim(rest);
@@ -124,10 +263,38 @@ pub(crate) fn find_token<'a, H: HeaderSource + ?Sized>(
             reason: "the Bearer credentials are empty",
         });
     }
-    Ok(Some(FoundToken {
-        token: checked(token, max_bytes)?,
-        source: TokenSource::Bearer,
-    }))
+    Ok(Some(token))
+}
+
+/// The token in the header `name`: its value, with an optional `Bearer ` scheme in
+/// front (so a proxy's `X-Forwarded-Authorization: Bearer …` works as well as a bare
+/// `X-Auth-Token: …`; a JWT never contains a space, so the two cannot be confused).
+fn header_token<'a, H: HeaderSource + ?Sized>(
+    headers: &'a H,
+    name: &str,
+) -> Result<Option<&'a [u8]>, AuthError> {
+    let mut values = headers.values(name);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::DuplicateToken {
+            place: TokenSource::Header,
+        });
+    }
+    let value = trim(value);
+    let token = match value.iter().position(|b| *b == b' ') {
+        Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => trim(&value[space + 1..]),
+        // The scheme alone: empty credentials, as in `Authorization`.
+        None if value.eq_ignore_ascii_case(b"bearer") => &[],
+        _ => value,
+    };
+    if token.is_empty() {
+        return Err(AuthError::Malformed {
+            reason: "the token header is empty",
+        });
+    }
+    Ok(Some(token))
 }
 
 fn checked(token: &[u8], max_bytes: usize) -> Result<&str, AuthError> {
@@ -260,10 +427,137 @@ mod tests {
         map
     }
 
+    const PLACES: Places<'static> = Places {
+        cookie: "app_auth",
+        host_cookie: Some("__Host-app_auth"),
+        header: None,
+        query: None,
+        max_bytes: 64,
+    };
+
+    /// With the token header `x-auth-token` and the query parameter `access_token`.
+    const ALL_PLACES: Places<'static> = Places {
+        header: Some("x-auth-token"),
+        query: Some("access_token"),
+        ..PLACES
+    };
+
     fn find(pairs: &[(&'static str, &str)]) -> Result<Option<(String, TokenSource)>, AuthError> {
         let map = headers(pairs);
-        find_token(&map, "app_auth", Some("__Host-app_auth"), 64)
+        find_token(&map, "GET", &PLACES).map(|f| f.map(|f| (f.token().to_owned(), f.source())))
+    }
+
+    /// A request to `uri` with `pairs`, every place configured.
+    fn find_in(
+        method: &str,
+        uri: &str,
+        pairs: &[(&'static str, &str)],
+    ) -> Result<Option<(String, TokenSource)>, AuthError> {
+        let mut request = http::Request::builder().method(method).uri(uri);
+        for (k, v) in pairs {
+            request = request.header(*k, *v);
+        }
+        let request = request.body(()).unwrap();
+        find_token(&request, method, &ALL_PLACES)
             .map(|f| f.map(|f| (f.token().to_owned(), f.source())))
+    }
+
+    #[test]
+    fn the_opt_in_places_are_not_read_unless_configured() {
+        let request = http::Request::get("/ws?access_token=q.q.q")
+            .header("x-auth-token", "h.h.h")
+            .body(())
+            .unwrap();
+        let found = find_token(&request, "GET", &PLACES).unwrap();
+        assert_eq!(found, None);
+    }
+
+    #[test]
+    fn the_token_header_holds_a_bare_token_or_a_bearer_one() {
+        for value in ["h.h.h", "  h.h.h ", "Bearer h.h.h", "bearer   h.h.h"] {
+            let found = find_in("GET", "/", &[("x-auth-token", value)]).unwrap();
+            assert_eq!(
+                found,
+                Some(("h.h.h".into(), TokenSource::Header)),
+                "{value}"
+            );
+        }
+        assert!(matches!(
+            find_in("GET", "/", &[("x-auth-token", "")]),
+            Err(AuthError::Malformed { .. })
+        ));
+        assert!(matches!(
+            find_in("GET", "/", &[("x-auth-token", "Bearer  ")]),
+            Err(AuthError::Malformed { .. })
+        ));
+        // Another scheme is not stripped: a token with a space is malformed.
+        assert!(matches!(
+            find_in("GET", "/", &[("x-auth-token", "Basic abc")]),
+            Err(AuthError::Malformed { .. })
+        ));
+        let twice = find_in(
+            "GET",
+            "/",
+            &[("x-auth-token", "a.a.a"), ("x-auth-token", "a.a.a")],
+        );
+        assert!(matches!(
+            twice,
+            Err(AuthError::DuplicateToken {
+                place: TokenSource::Header
+            })
+        ));
+        assert!(matches!(
+            find_in("GET", "/", &[("x-auth-token", &"a".repeat(65))]),
+            Err(AuthError::TokenTooLarge { limit: 64 })
+        ));
+    }
+
+    #[test]
+    fn the_query_parameter_is_read_for_get_and_head_only() {
+        for method in ["GET", "HEAD"] {
+            let found = find_in(method, "/ws?x=1&access_token=q.q.q", &[]).unwrap();
+            assert_eq!(
+                found,
+                Some(("q.q.q".into(), TokenSource::Query)),
+                "{method}"
+            );
+        }
+        for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"] {
+            let found = find_in(method, "/ws?access_token=q.q.q", &[]).unwrap();
+            assert_eq!(found, None, "{method}");
+        }
+        // A header map alone has no query string.
+        let map = headers(&[]);
+        assert_eq!(find_token(&map, "GET", &ALL_PLACES).unwrap(), None);
+    }
+
+    #[test]
+    fn the_places_are_read_in_order_cookie_bearer_header_query() {
+        let uri = "/?access_token=q.q.q";
+        let cookie = ("cookie", "app_auth=c.c.c");
+        let bearer = ("authorization", "Bearer b.b.b");
+        let header = ("x-auth-token", "h.h.h");
+        let found = |pairs: &[(&'static str, &str)]| find_in("GET", uri, pairs).unwrap().unwrap();
+        assert_eq!(
+            found(&[header, bearer, cookie]),
+            ("c.c.c".into(), TokenSource::Cookie)
+        );
+        assert_eq!(
+            found(&[header, bearer]),
+            ("b.b.b".into(), TokenSource::Bearer)
+        );
+        assert_eq!(found(&[header]), ("h.h.h".into(), TokenSource::Header));
+        assert_eq!(found(&[]), ("q.q.q".into(), TokenSource::Query));
+        // Another Authorization scheme is not ours: the next places are read.
+        assert_eq!(
+            found(&[("authorization", "Basic dXNlcjpwYXNz")]),
+            ("q.q.q".into(), TokenSource::Query)
+        );
+        // A malformed earlier place is refused, not skipped.
+        assert!(matches!(
+            find_in("GET", uri, &[("authorization", "Bearer ")]),
+            Err(AuthError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -386,14 +680,17 @@ mod tests {
 
 #[cfg(test)]
 mod properties {
-    //! Property tests of the `Authorization` header and the cookie parser: no input
-    //! panics, and every answer passes the fuzz harness's oracle (the token found is
-    //! the one in the place it claims, within the cap, in visible ASCII).
+    //! Property tests of the `Authorization` header, the cookie parser, the token
+    //! header and the token query parameter: no input panics, and every answer passes
+    //! the fuzz harness's oracle (the token found is the one in the place it claims,
+    //! decoded, within the cap, in visible ASCII).
 
     use proptest::prelude::*;
 
     use super::TokenSource;
-    use crate::__fuzz::{COOKIE, Headers, check_cookie, check_find_token};
+    use crate::__fuzz::{
+        COOKIE, Headers, TOKEN_HEADER, TOKEN_PARAM, check_cookie, check_find_token,
+    };
     use crate::error::AuthError;
 
     /// 256 cases (proptest's default; `PROPTEST_CASES=N` for a deeper run by hand),
@@ -422,13 +719,37 @@ mod properties {
         prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat())
     }
 
-    /// Zero to three `Authorization` and `Cookie` headers, and others, in any order.
+    /// A query string of any characters, with the ones that matter here made likely.
+    fn query() -> impl Strategy<Value = Option<String>> {
+        let piece = prop_oneof![
+            2 => "[a-zA-Z0-9._~%+=&-]{0,12}",
+            1 => ".{0,6}",
+            1 => prop::sample::select(vec![
+                "access_token=", "access_token", "&access_token=", "%2E", "%2e", "%", "%4",
+                "%zz", "+", "&", "=",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        prop::option::of(prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat()))
+    }
+
+    /// Zero to three `Authorization`, `Cookie` and token headers, and others, in any
+    /// order, and maybe a query string.
     fn headers() -> impl Strategy<Value = Headers> {
-        let name = prop::sample::select(vec!["authorization", "cookie", "cookie", "x-other"]);
-        prop::collection::vec((name, header_value()), 0..5).prop_map(|pairs| {
+        let name = prop::sample::select(vec![
+            "authorization",
+            "cookie",
+            "cookie",
+            TOKEN_HEADER,
+            "x-other",
+        ]);
+        (prop::collection::vec((name, header_value()), 0..5), query()).prop_map(|(pairs, query)| {
             let mut headers = Headers::new();
             for (name, value) in pairs {
                 headers.append(name, value);
+            }
+            if let Some(query) = query {
+                headers.set_query(query);
             }
             headers
         })
@@ -479,6 +800,55 @@ mod properties {
             headers.append("cookie", "other=1");
             let found = check_find_token(&headers, 16 * 1024);
             prop_assert_eq!(found.unwrap(), Some((token, TokenSource::Bearer)));
+        }
+
+        /// A token in the query, each byte written as it is or percent-encoded (either
+        /// case of hex digit), among other parameters: found, decoded exactly.
+        #[test]
+        fn a_percent_encoded_query_token_is_found(
+            (x, y) in (b64token(1..40), b64token(1..40)),
+            encode in prop::collection::vec(0u8..3, 81),
+            before in "([a-z]{1,5}=[a-z0-9%+]{0,5}&){0,3}",
+            after in "(&[a-z]{1,5}=[a-z0-9%+]{0,5}){0,3}",
+        ) {
+            let token = format!("{x}.{y}");
+            let written: String = token
+                .bytes()
+                .zip(encode)
+                .map(|(b, how)| match how {
+                    0 => char::from(b).to_string(),
+                    1 => format!("%{b:02X}"),
+                    _ => format!("%{b:02x}"),
+                })
+                .collect();
+            let mut headers = Headers::new();
+            headers.set_query(format!("{before}{TOKEN_PARAM}={written}{after}"));
+            let found = check_find_token(&headers, 16 * 1024);
+            prop_assert_eq!(found.unwrap(), Some((token, TokenSource::Query)));
+        }
+
+        /// The token header holds the token bare or after `Bearer`: found either way,
+        /// after the cookie and `Authorization` and before the query.
+        #[test]
+        fn a_token_header_is_found_after_bearer_and_before_the_query(
+            token in b64token(1..60),
+            scheme in prop::sample::select(vec!["", "Bearer ", "bearer  ", "BEARER "]),
+            (before, after) in (ows(), ows()),
+            with_bearer in any::<bool>(),
+        ) {
+            let mut headers = Headers::new();
+            headers.append(TOKEN_HEADER, format!("{before}{scheme}{token}{after}"));
+            headers.set_query(format!("{TOKEN_PARAM}=q.q.q"));
+            if with_bearer {
+                headers.append("authorization", "Bearer b.b.b");
+            }
+            let found = check_find_token(&headers, 16 * 1024).unwrap();
+            let expected = if with_bearer {
+                ("b.b.b".to_owned(), TokenSource::Bearer)
+            } else {
+                (token, TokenSource::Header)
+            };
+            prop_assert_eq!(found, Some(expected));
         }
 
         #[test]

@@ -1,5 +1,6 @@
 //! `example-axum`: reads the `AUTHENTIK_*` variables and `PORT` (default 3000) and
-//! serves the example contract on `127.0.0.1:$PORT`.
+//! serves the example contract on `127.0.0.1:$PORT`; with `METRICS_PORT` set, also
+//! `GET /metrics` (Prometheus) on `127.0.0.1:$METRICS_PORT`.
 
 use std::process::ExitCode;
 
@@ -12,6 +13,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The recorder first, so that the metrics count from the first request.
+    if let Some(port) = std::env::var("METRICS_PORT")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        && let Err(err) = serve_metrics(&port).await
+    {
+        eprintln!("example-axum: METRICS_PORT: {err}");
+        return ExitCode::from(2);
+    }
     let app = match example_axum::app(config.clone()).await {
         Ok(app) => app,
         Err(err) => {
@@ -42,4 +52,29 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves `GET /metrics` on `127.0.0.1:{port}`, in the background.
+async fn serve_metrics(port: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = port.trim().parse()?;
+    let handle = example_axum::prometheus().ok_or("another metrics recorder is installed")?;
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port)).await?;
+    println!(
+        "example-axum metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, example_axum::metrics_router(handle)).await {
+            eprintln!("example-axum: metrics listener: {err}");
+        }
+    });
+    Ok(())
 }

@@ -21,7 +21,8 @@
 //! `example-axum` also answers CORS, with credentials, for the trusted origins
 //! (`FRONTEND_URL`, `API_URL`), so a frontend on its own origin can call it; the
 //! actix-web example does not (serve it from the frontend's origin, or add a CORS
-//! middleware).
+//! middleware). Outside the contract, `example-axum` also serves a WebSocket at
+//! `GET /api/ws` and Prometheus metrics at `GET /metrics` on a listener of its own.
 //!
 //! ```
 //! use example_contract::ItemStore;

@@ -32,6 +32,7 @@ use super::{Authenticator, now};
 use crate::cache::Hit;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, FetchError};
+use crate::observe::{self, Report};
 use crate::revocation::Revocation;
 use crate::verify::Failure;
 
@@ -290,7 +291,7 @@ impl<U: Clone + Send + Sync + 'static> Issuers<U> {
     }
 
     /// Every issuer's cache, then the issuer the token's `iss` names.
-    pub(super) fn verify_cached(&self, token: &str) -> Result<Hit<U>, Failure> {
+    pub(super) fn verify_cached(&self, token: &str, report: &Report) -> Result<Hit<U>, Failure> {
         if token.len() > self.max_token_bytes {
             return Err(AuthError::TokenTooLarge {
                 limit: self.max_token_bytes,
@@ -303,12 +304,14 @@ impl<U: Clone + Send + Sync + 'static> Issuers<U> {
             let keys = auth.inner.keys.snapshot();
             // Keys stale or missing: that issuer's own check answers (503) below.
             if let Some(keys) = keys.as_deref().filter(|keys| keys.stale_at > now)
-                && let Some(hit) = auth.cache_hit(token, now, keys)
+                && let Some(hit) = auth.cache_hit(token, now, keys, report)
             {
+                observe::cache_lookup(true);
                 return Ok(hit);
             }
         }
-        self.route(token)?.verify_cached(token)
+        // The named issuer's own lookup counts the miss (when it has a cache).
+        self.route(token)?.verify_cached(token, report)
     }
 
     /// The refetch for an unknown `kid`, at the issuer the token names (the one that
@@ -317,10 +320,11 @@ impl<U: Clone + Send + Sync + 'static> Issuers<U> {
         &'a self,
         token: &'a str,
         generation: u64,
+        report: &'a Report,
     ) -> BoxFuture<'a, Result<Hit<U>, AuthError>> {
         Box::pin(async move {
             self.route(token)?
-                .verify_after_refetch(token, generation)
+                .verify_after_refetch(token, generation, report)
                 .await
         })
     }

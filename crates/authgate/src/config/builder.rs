@@ -47,6 +47,8 @@ pub struct AuthConfigBuilder {
     leeway: Duration,
     algorithms: Vec<Algorithm>,
     max_token_bytes: usize,
+    pub(super) token_header: Option<String>,
+    pub(super) token_query_param: Option<String>,
     trusted_origins: Vec<(&'static str, String)>,
     csrf: bool,
     realm: Option<String>,
@@ -81,6 +83,8 @@ impl AuthConfigBuilder {
             leeway: Duration::from_secs(60),
             algorithms: alg::all(),
             max_token_bytes: 16 * 1024,
+            token_header: None,
+            token_query_param: None,
             trusted_origins: Vec::new(),
             csrf: true,
             realm: None,
@@ -216,8 +220,9 @@ impl AuthConfigBuilder {
     /// [trusted origins](Self::trusted_origin) decide (`null` never passes, and
     /// `Sec-Fetch-Site: same-site` does not help a sibling subdomain); only when
     /// `Origin` is absent may `Sec-Fetch-Site` decide, and then only `same-origin`;
-    /// with neither header the request is refused. Bearer requests and safe methods
-    /// are not checked.
+    /// with neither header the request is refused. Safe methods, and tokens that do
+    /// not come from the cookie (Bearer, the token header, the query parameter), are
+    /// not checked.
     pub fn csrf_protection(mut self, enabled: bool) -> Self {
         self.csrf = enabled;
         self
@@ -355,6 +360,7 @@ impl AuthConfigBuilder {
             }
         };
         self.check()?;
+        let (token_header, token_query_param) = self.token_places()?;
         let mut trusted_origins = Vec::with_capacity(self.trusted_origins.len());
         for (name, url) in &self.trusted_origins {
             let origin = parse_http_url(name, url)?.origin();
@@ -385,6 +391,8 @@ impl AuthConfigBuilder {
                 leeway: self.leeway,
                 algorithms: self.algorithms,
                 max_token_bytes: self.max_token_bytes,
+                token_header,
+                token_query_param,
                 trusted_origins,
                 csrf: self.csrf,
                 realm,

@@ -104,6 +104,12 @@ impl AuthConfig {
                 )
             })?);
         }
+        if let Some(name) = var("AUTH_TOKEN_HEADER") {
+            builder = builder.token_header(name);
+        }
+        if let Some(name) = var("AUTH_TOKEN_QUERY_PARAM") {
+            builder = builder.token_query_param(name);
+        }
         for name in ["FRONTEND_URL", "API_URL"] {
             if let Some(url) = var(name) {
                 builder = builder.trusted_origin_named(name, url);

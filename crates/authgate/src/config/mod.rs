@@ -2,7 +2,8 @@
 //! the layer behaves.
 //!
 //! One job per file: `builder.rs` checks and builds, `env.rs` reads the environment,
-//! `origin.rs` moves URLs between the public and the internal origin.
+//! `origin.rs` moves URLs between the public and the internal origin, `sources.rs`
+//! holds the opt-in token places (a header, a query parameter).
 
 use crate::token_type::TokenType;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ mod builder;
 mod env;
 mod env_issuers;
 mod origin;
+mod sources;
 
 pub use builder::AuthConfigBuilder;
 pub use builder::parse_http_url;
@@ -68,6 +70,8 @@ pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// | `AUTH_LEEWAY_SECS` | clock-skew leeway in seconds (at most 300) | `60` |
 /// | `AUTH_TOKEN_TYPE` | which tokens count as access tokens ([`TokenType::parse`]): `authentik`, `keycloak`, `at+jwt`, `any`, `claim:NAME[=VALUE]`, `no-claim:NAME` | `authentik` |
 /// | `FRONTEND_URL`, `API_URL` | trusted origins for cookie-authenticated unsafe requests | none |
+/// | `AUTH_TOKEN_HEADER` | a header holding the token (bare or `Bearer `), read after the cookie and `Authorization` ([`token_header`](AuthConfigBuilder::token_header)) | none |
+/// | `AUTH_TOKEN_QUERY_PARAM` | a query parameter holding the token, read last and for `GET`/`HEAD` only, for WebSocket and EventSource; see the risks on [`token_query_param`](AuthConfigBuilder::token_query_param) | none (off) |
 ///
 /// The `OIDC_*` names and their `AUTHENTIK_*` twins may both be set only when they
 /// agree; see [`AuthConfig::from_env_with`]. Several issuers are read with
@@ -96,6 +100,10 @@ pub(crate) struct ConfigInner {
     pub(crate) leeway: Duration,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) max_token_bytes: usize,
+    /// The token header (lowercase), when one is configured.
+    pub(crate) token_header: Option<String>,
+    /// The token query parameter, when one is configured.
+    pub(crate) token_query_param: Option<String>,
     pub(crate) trusted_origins: Vec<String>,
     pub(crate) csrf: bool,
     pub(crate) realm: String,

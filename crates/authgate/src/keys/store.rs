@@ -140,6 +140,7 @@ impl KeyStore {
         }
         if !self.take_refetch_slot() {
             tracing::debug!("unknown kid: JWKS refetch skipped, rate limit reached");
+            crate::observe::key_fetch_rate_limited();
             return None;
         }
         tracing::debug!("unknown kid: refetching the JWK set");
@@ -173,6 +174,7 @@ impl KeyStore {
             return Ok(meta);
         }
         if !self.take_refetch_slot() {
+            crate::observe::key_fetch_rate_limited();
             return Err(self
                 .last_error()
                 .unwrap_or_else(|| Arc::new(FetchError::RateLimited)));
@@ -206,7 +208,9 @@ impl KeyStore {
 
     /// Discovery (when needed), then the JWK set. The refresh lock must be held.
     async fn fetch_locked(&self) -> Result<Option<Duration>, Arc<FetchError>> {
-        match self.fetch_set().await {
+        let fetched = self.fetch_set().await;
+        crate::observe::key_fetch(fetched.as_ref().map(|_| ()));
+        match fetched {
             Ok((set, max_age)) => {
                 let generation = self.generation.load(Ordering::Acquire) + 1;
                 let stale_at = self.config.refresh.max_stale.map_or(i64::MAX, |age| {

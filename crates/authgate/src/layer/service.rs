@@ -71,7 +71,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let auth = self.options.authenticator();
         let realm = auth.config().realm();
-        match auth.authenticate_step(request.method().as_str(), request.headers()) {
+        match auth.authenticate_step(request.method().as_str(), &request, self.options.mode()) {
             Step::Done(outcome) => match self.options.admit(outcome) {
                 Ok(authentication) => {
                     insert_authentication(request.extensions_mut(), auth, authentication);
