@@ -25,6 +25,12 @@ use serde_json::Value;
 /// tonic); with the `axum` feature a `Rejection` is an axum `IntoResponse`, with the
 /// `actix` feature an actix-web `ResponseError` and `Responder`.
 ///
+/// A rejection made by an extractor or guard behind an adapter with an
+/// [`OnRejection`](crate::OnRejection) hook carries the hook's response, made when it
+/// was refused: `into_response` and the framework impls send that one, while
+/// [`status`](Self::status), [`code`](Self::code), [`headers`](Self::headers) and
+/// [`body`](Self::body) still describe the refusal and the core's own answer.
+///
 /// ```
 /// use authgate::Rejection;
 /// use http::StatusCode;
@@ -44,7 +50,7 @@ use serde_json::Value;
 /// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Rejection {
     status: StatusCode,
     code: &'static str,
@@ -52,7 +58,36 @@ pub struct Rejection {
     details: Option<Value>,
     www_authenticate: Option<String>,
     retry_after: Option<Duration>,
+    /// The response a hook made for this refusal, sent instead of the core's.
+    answer: Option<Box<http::Response<String>>>,
 }
+
+impl PartialEq for Rejection {
+    fn eq(&self, other: &Self) -> bool {
+        let answer = |r: &Self| {
+            r.answer
+                .as_deref()
+                .map(|a| (a.status(), a.headers().clone(), a.body().clone()))
+        };
+        (
+            self.status,
+            self.code,
+            &self.message,
+            &self.details,
+            &self.www_authenticate,
+            self.retry_after,
+        ) == (
+            other.status,
+            other.code,
+            &other.message,
+            &other.details,
+            &other.www_authenticate,
+            other.retry_after,
+        ) && answer(self) == answer(other)
+    }
+}
+
+impl Eq for Rejection {}
 
 impl Rejection {
     /// A rejection with this status, stable machine code (the body's `error`) and
@@ -66,7 +101,21 @@ impl Rejection {
             details: None,
             www_authenticate: None,
             retry_after: None,
+            answer: None,
         }
+    }
+
+    /// This rejection, answered by `hook`'s response to it (see
+    /// [`__private::AuthMarker::answer`](crate::__private::AuthMarker::answer)).
+    pub(crate) fn answered_by(
+        mut self,
+        hook: &crate::on_rejection::RejectionHook,
+        error: Option<&crate::AuthError>,
+    ) -> Self {
+        self.answer = None;
+        let answer = hook.response(self.clone(), error);
+        self.answer = Some(Box::new(answer));
+        self
     }
 
     /// Adds structured details, sent as `"details"` in the body.
@@ -172,9 +221,14 @@ impl Rejection {
         fixed.into_iter().chain(challenge).chain(retry)
     }
 
-    /// The response, for any body type a `String` converts into.
+    /// The response, for any body type a `String` converts into: the core's (the
+    /// status, [`headers`](Self::headers) and [`body`](Self::body)), or the response a
+    /// hook made for this rejection when it carries one.
     #[must_use]
     pub fn into_response<B: From<String>>(self) -> http::Response<B> {
+        if let Some(answer) = self.answer {
+            return answer.map(B::from);
+        }
         let mut response = http::Response::new(B::from(self.body()));
         *response.status_mut() = self.status;
         response.headers_mut().extend(self.headers());

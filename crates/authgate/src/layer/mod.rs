@@ -1,10 +1,10 @@
 //! The tower middleware: [`AuthLayer`], its [`AuthService`] and [`ResponseFuture`].
 
-use http::Response;
 use tower_layer::Layer;
 
+use crate::__private::Refusals;
 use crate::authenticator::Authenticator;
-use crate::error::AuthError;
+use crate::on_rejection::{DefaultRejection, OnRejection, RejectionHook};
 use crate::options::AuthOptions;
 use crate::user::User;
 
@@ -13,35 +13,6 @@ mod service;
 
 pub use future::ResponseFuture;
 pub use service::AuthService;
-
-/// Builds the response for a refused request.
-///
-/// [`DefaultRejection`] answers with the core's [`Rejection`](crate::Rejection). Any
-/// `Fn(AuthError) -> http::Response<B>` closure is one too.
-pub trait OnRejection<B>: Clone + Send + Sync + 'static {
-    /// The response for `error`; `realm` is the configured realm.
-    fn response(&self, error: AuthError, realm: &str) -> Response<B>;
-}
-
-impl<B, F> OnRejection<B> for F
-where
-    F: Fn(AuthError) -> Response<B> + Clone + Send + Sync + 'static,
-{
-    fn response(&self, error: AuthError, _realm: &str) -> Response<B> {
-        self(error)
-    }
-}
-
-/// The default rejection: [`AuthError::rejection`] as a response (status,
-/// `WWW-Authenticate`, `Retry-After` for 503, JSON body `{"error", "message"}`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultRejection;
-
-impl<B: From<String>> OnRejection<B> for DefaultRejection {
-    fn response(&self, error: AuthError, realm: &str) -> Response<B> {
-        error.rejection(realm).into_response()
-    }
-}
 
 /// The tower layer that authenticates every request.
 ///
@@ -52,7 +23,8 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
 /// cache, so a repeated token copies nothing), with its
 /// [`AccessToken`](crate::AccessToken); a
 /// refusal is answered by the layer with the core's [`Rejection`](crate::Rejection)
-/// (or your own response, see [`OnRejection`]) and never reaches the inner service.
+/// (or your own response, see [`on_rejection`](Self::on_rejection)) and never reaches
+/// the inner service.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -87,6 +59,7 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
 pub struct AuthLayer<U = User, R = DefaultRejection> {
     options: AuthOptions<U>,
     on_rejection: R,
+    refusals: Refusals,
 }
 
 impl<U, R: Clone> Clone for AuthLayer<U, R> {
@@ -94,6 +67,7 @@ impl<U, R: Clone> Clone for AuthLayer<U, R> {
         Self {
             options: self.options.clone(),
             on_rejection: self.on_rejection.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -103,6 +77,7 @@ impl<U, R: std::fmt::Debug> std::fmt::Debug for AuthLayer<U, R> {
         f.debug_struct("AuthLayer")
             .field("options", &self.options)
             .field("on_rejection", &self.on_rejection)
+            .field("refusals", &self.refusals)
             .finish()
     }
 }
@@ -112,20 +87,59 @@ impl<U> AuthLayer<U> {
     /// mode, the default [`User`]) or an [`Authenticator`].
     #[must_use]
     pub fn new(options: impl Into<AuthOptions<U>>) -> Self {
+        let options = options.into();
+        let refusals = Refusals::new(options.authenticator(), None);
         Self {
-            options: options.into(),
+            options,
             on_rejection: DefaultRejection,
+            refusals,
         }
     }
 }
 
 impl<U, R> AuthLayer<U, R> {
-    /// Replaces the rejection response.
+    /// Answers every refusal with `hook` (see [`OnRejection`]): the layer's own (no
+    /// token, a bad one, keys unavailable), and those of the extractors and guards
+    /// behind it (`Auth<U>`, `Guard`, `GuardLayer`, the attribute macros), which find
+    /// the hook in the request.
+    ///
+    /// The layer answers in the body type of the service it wraps, so `hook` must
+    /// write that one as well as `String` (the extractors' and guards'): a closure
+    /// returning `Response<String>` suits axum and hyper services,
+    /// [`GrpcRejection`](crate::GrpcRejection) tonic ones.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authgate::{AuthConfig, AuthError, AuthLayer, Rejection};
+    /// use authgate_testkit::TestIssuer;
+    /// use http::{Request, Response};
+    /// use tower::{ServiceBuilder, ServiceExt};
+    ///
+    /// let issuer = TestIssuer::start().await?;
+    /// let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?;
+    /// let layer = AuthLayer::new(config).on_rejection(|rejection: Rejection, _: Option<&AuthError>| {
+    ///     Response::builder()
+    ///         .status(rejection.status())
+    ///         .body(format!("refused: {}", rejection.code()))
+    ///         .expect("a valid response")
+    /// });
+    /// let service = ServiceBuilder::new().layer(layer).service_fn(|_: Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("hello")))
+    /// });
+    /// let response = service.oneshot(Request::get("/").body(String::new())?).await?;
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.into_body(), "refused: missing_token");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
-    pub fn on_rejection<R2>(self, on_rejection: R2) -> AuthLayer<U, R2> {
+    pub fn on_rejection<R2: OnRejection>(self, hook: R2) -> AuthLayer<U, R2> {
+        let erased = RejectionHook::new(hook.clone());
         AuthLayer {
+            refusals: Refusals::new(self.options.authenticator(), Some(erased)),
             options: self.options,
-            on_rejection,
+            on_rejection: hook,
         }
     }
 
@@ -146,6 +160,11 @@ impl<S, U, R: Clone> Layer<S> for AuthLayer<U, R> {
     type Service = AuthService<S, U, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService::new(inner, self.options.clone(), self.on_rejection.clone())
+        AuthService::new(
+            inner,
+            self.options.clone(),
+            self.on_rejection.clone(),
+            self.refusals.clone(),
+        )
     }
 }

@@ -9,25 +9,33 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::OnRejection;
 use super::future::ResponseFuture;
-use crate::__private::insert_authentication;
+use crate::__private::{Refusals, insert_authentication};
 use crate::authenticator::Step;
+use crate::on_rejection::OnRejection;
 use crate::options::AuthOptions;
 
 /// The service made by [`AuthLayer`](super::AuthLayer).
-pub struct AuthService<S, U = crate::User, R = super::DefaultRejection> {
+pub struct AuthService<S, U = crate::User, R = crate::DefaultRejection> {
     inner: S,
     options: AuthOptions<U>,
     on_rejection: R,
+    /// The realm and the hook, for the marker of every admitted request.
+    refusals: Refusals,
 }
 
 impl<S, U, R> AuthService<S, U, R> {
-    pub(super) fn new(inner: S, options: AuthOptions<U>, on_rejection: R) -> Self {
+    pub(super) fn new(
+        inner: S,
+        options: AuthOptions<U>,
+        on_rejection: R,
+        refusals: Refusals,
+    ) -> Self {
         Self {
             inner,
             options,
             on_rejection,
+            refusals,
         }
     }
 }
@@ -38,6 +46,7 @@ impl<S: Clone, U, R: Clone> Clone for AuthService<S, U, R> {
             self.inner.clone(),
             self.options.clone(),
             self.on_rejection.clone(),
+            self.refusals.clone(),
         )
     }
 }
@@ -48,6 +57,7 @@ impl<S: std::fmt::Debug, U, R: std::fmt::Debug> std::fmt::Debug for AuthService<
             .field("inner", &self.inner)
             .field("options", &self.options)
             .field("on_rejection", &self.on_rejection)
+            .field("refusals", &self.refusals)
             .finish()
     }
 }
@@ -74,10 +84,13 @@ where
         match auth.authenticate_step(request.method().as_str(), request.headers()) {
             Step::Done(outcome) => match self.options.admit(outcome) {
                 Ok(authentication) => {
-                    insert_authentication(request.extensions_mut(), auth, authentication);
+                    insert_authentication(request.extensions_mut(), &self.refusals, authentication);
                     ResponseFuture::inner(self.inner.call(request))
                 }
-                Err(error) => ResponseFuture::rejected(self.on_rejection.response(error, realm)),
+                Err(error) => ResponseFuture::rejected(
+                    self.on_rejection
+                        .response(error.rejection(realm), Some(&error)),
+                ),
             },
             Step::NeedKeys(pending) => {
                 // The key set must be refetched first. Take the service that was polled
@@ -86,18 +99,22 @@ where
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = auth.clone();
                 let on_rejection = self.on_rejection.clone();
+                let refusals = self.refusals.clone();
                 ResponseFuture::authenticating(
                     async move {
                         match auth.finish(pending).await {
                             Ok(authentication) => {
                                 insert_authentication(
                                     request.extensions_mut(),
-                                    &auth,
+                                    &refusals,
                                     Some(authentication),
                                 );
                                 Ok(request)
                             }
-                            Err(error) => Err(on_rejection.response(error, auth.config().realm())),
+                            Err(error) => {
+                                let rejection = error.rejection(refusals.realm());
+                                Err(on_rejection.response(rejection, Some(&error)))
+                            }
                         }
                     },
                     inner,
