@@ -22,6 +22,9 @@
 //! - `actix`: `FromRequest` for the extractors, `ResponseError` and `Responder` for
 //!   [`Rejection`], the [`actix::AuthMiddleware`] (actix-web does not run tower
 //!   layers), and [`GuardLayer`] as an actix-web middleware.
+//! - `tonic`: the [`grpc`] module: the user and role or scope checks in a tonic
+//!   handler, refusals as a `tonic::Status` (the mapping of
+//!   [`authgate::GrpcRejection`]).
 //! - `macros` (default): the attribute guards `#[require_role("admin")]`,
 //!   `#[require_any_role("admin", "support")]` and `#[require_scope("goauthentik.io/api")]`,
 //!   re-exported from `authgate-macros`.
@@ -110,6 +113,11 @@
     doc = "\n\n[`actix`]: https://docs.rs/authgate-extract/latest/authgate_extract/actix/index.html\n\
            [`actix::AuthMiddleware`]: https://docs.rs/authgate-extract/latest/authgate_extract/actix/struct.AuthMiddleware.html"
 )]
+// Without the `tonic` feature the module is not documented here: link to docs.rs.
+#![cfg_attr(
+    not(feature = "tonic"),
+    doc = "\n\n[`grpc`]: https://docs.rs/authgate-extract/latest/authgate_extract/grpc/index.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod extract;
@@ -120,6 +128,8 @@ mod lookup;
 pub mod actix;
 #[cfg(feature = "axum")]
 mod axum_impl;
+#[cfg(feature = "tonic")]
+pub mod grpc;
 
 pub use authgate::{AccessToken, GuardUser, Names, Rejection, Requirement, User};
 #[cfg(feature = "macros")]

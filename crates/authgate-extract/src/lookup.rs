@@ -82,7 +82,7 @@ impl RequestExtensions for http::Extensions {
 /// Why `T` is absent from the extensions: the marker of the adapter when the request
 /// is anonymous, or the 500 saying that no adapter ran, or that it makes another type
 /// (answered by the adapter's hook).
-#[cfg(any(feature = "axum", feature = "actix", test))]
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic", test))]
 fn absent<T, E>(extensions: &E) -> Result<&AuthMarker, Rejection>
 where
     T: 'static,
@@ -114,7 +114,7 @@ where
 
 /// `T` (the user or the token): present, or 401 when the adapter ran without finding
 /// one, or 500 when no adapter ran or it makes another user type.
-#[cfg(any(feature = "axum", feature = "actix", test))]
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic", test))]
 pub(crate) fn required<T, E>(extensions: &E) -> Result<T, Rejection>
 where
     T: Clone + Send + Sync + 'static,

@@ -124,7 +124,16 @@ async fn api_only(_: Guard<AuthentikApi>) -> &'static str {
     "api"
 }
 
-fn axum_app(layer: AuthLayer) -> axum::Router {
+fn axum_app<L>(layer: L) -> axum::Router
+where
+    L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Response:
+        axum::response::IntoResponse + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Error:
+        Into<std::convert::Infallible> + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+{
     use axum::routing::get;
     axum::Router::new()
         .route("/me", get(me).post(me))
