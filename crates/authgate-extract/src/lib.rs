@@ -12,7 +12,10 @@
 //! Every refusal is the core's [`Rejection`], turned into each framework's response
 //! by the core (its `axum` and `actix` features, which this crate's features enable).
 //! The statuses, headers and JSON bodies are the core's, so an axum service and an
-//! actix-web service answer the same request the same way.
+//! actix-web service answer the same request the same way. Behind an adapter with an
+//! [`OnRejection`](authgate::OnRejection) hook (`AuthLayer::on_rejection`,
+//! `AuthMiddleware::on_rejection`), every extractor and guard answers with the hook's
+//! response instead, which it finds in the request.
 //!
 //! # Features
 //!

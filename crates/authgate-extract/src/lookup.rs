@@ -234,11 +234,7 @@ mod tests {
         let auth =
             authgate::Authenticator::with_mapper(config(), |_: &authgate::Claims| Ok(Customer));
         let refusals = authgate::__private::Refusals::new(&auth, None);
-        authgate::__private::insert_authentication::<_, Customer>(
-            &mut extensions,
-            &refusals,
-            None,
-        );
+        authgate::__private::insert_authentication::<_, Customer>(&mut extensions, &refusals, None);
         if customer {
             extensions.insert(Customer);
         }

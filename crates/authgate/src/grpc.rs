@@ -80,9 +80,9 @@ impl GrpcRejection {
         match status {
             StatusCode::UNAUTHORIZED => codes::UNAUTHENTICATED,
             StatusCode::FORBIDDEN => codes::PERMISSION_DENIED,
-            StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-                codes::UNAVAILABLE
-            }
+            StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => codes::UNAVAILABLE,
             StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => codes::INVALID_ARGUMENT,
             StatusCode::NOT_FOUND => codes::NOT_FOUND,
             StatusCode::TOO_MANY_REQUESTS => codes::RESOURCE_EXHAUSTED,
@@ -117,9 +117,9 @@ impl GrpcRejection {
             ),
         ];
         // The core's own headers, less those a gRPC response has no use for.
-        let kept = rejection.headers().filter(|(name, _)| {
-            name == header::WWW_AUTHENTICATE || name == header::RETRY_AFTER
-        });
+        let kept = rejection
+            .headers()
+            .filter(|(name, _)| name == header::WWW_AUTHENTICATE || name == header::RETRY_AFTER);
         fixed.into_iter().chain(kept)
     }
 }
@@ -197,7 +197,10 @@ mod tests {
         let headers = response.headers();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(headers["grpc-status"], "14");
-        assert_eq!(headers["grpc-message"], "signing keys are not available yet");
+        assert_eq!(
+            headers["grpc-message"],
+            "signing keys are not available yet"
+        );
         assert_eq!(headers["authgate-error"], "keys_unavailable");
         assert_eq!(headers["retry-after"], "3");
         assert!(headers.get("cache-control").is_none());
@@ -207,8 +210,12 @@ mod tests {
 
     #[test]
     fn a_401_keeps_its_challenge_and_a_message_with_non_ascii_is_encoded() {
-        let rejection = Rejection::new(StatusCode::UNAUTHORIZED, "missing_token", "kein Token – bitte anmelden")
-            .with_www_authenticate(r#"Bearer realm="api""#);
+        let rejection = Rejection::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "kein Token – bitte anmelden",
+        )
+        .with_www_authenticate(r#"Bearer realm="api""#);
         let response: Response<()> = GrpcRejection.response(rejection, None);
         assert_eq!(response.headers()["grpc-status"], "16");
         assert_eq!(

@@ -93,7 +93,9 @@ impl RejectionHook {
     /// Erases `hook`.
     #[must_use]
     pub fn new<H: OnRejection<String>>(hook: H) -> Self {
-        Self(Arc::new(move |rejection, error| hook.response(rejection, error)))
+        Self(Arc::new(move |rejection, error| {
+            hook.response(rejection, error)
+        }))
     }
 
     /// The hook's response.
@@ -119,7 +121,10 @@ mod tests {
         let error = AuthError::MissingToken;
         let response: Response<String> = DefaultRejection.response(error.rejection("api"), None);
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="api""#);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer realm="api""#
+        );
         assert_eq!(
             response.body(),
             r#"{"error":"missing_token","message":"no bearer token or auth cookie in the request"}"#
@@ -138,7 +143,8 @@ mod tests {
         );
         let error = AuthError::Revoked;
         assert_eq!(
-            hook.response(error.rejection("api"), Some(&error)).into_body(),
+            hook.response(error.rejection("api"), Some(&error))
+                .into_body(),
             "token_revoked true"
         );
         assert_eq!(format!("{hook:?}"), "RejectionHook(..)");

@@ -55,7 +55,8 @@ pub struct Rejection {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Option<Value>,
+    /// Boxed: rare, and a `Rejection` is the error of every extractor, so it stays small.
+    details: Option<Box<Value>>,
     www_authenticate: Option<String>,
     retry_after: Option<Duration>,
     /// The response a hook made for this refusal, sent instead of the core's.
@@ -121,7 +122,7 @@ impl Rejection {
     /// Adds structured details, sent as `"details"` in the body.
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -162,7 +163,7 @@ impl Rejection {
     /// The structured details, if any.
     #[must_use]
     pub fn details(&self) -> Option<&Value> {
-        self.details.as_ref()
+        self.details.as_deref()
     }
 
     /// The `WWW-Authenticate` challenge, if any.
@@ -185,7 +186,7 @@ impl Rejection {
         body.insert("error".into(), Value::from(self.code));
         body.insert("message".into(), Value::from(self.message.as_str()));
         if let Some(details) = &self.details {
-            body.insert("details".into(), details.clone());
+            body.insert("details".into(), Value::clone(details));
         }
         Value::Object(body)
     }

@@ -314,12 +314,13 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
             .ok_or_else(|| MapError::new("no tenant"))
     });
     auth.refresh_keys().await.unwrap();
-    let layer = AuthLayer::new(auth).on_rejection(|rejection: Rejection, err: Option<&AuthError>| {
-        let mapping = matches!(err, Some(AuthError::Mapping(_)));
-        let mut res = Response::new(format!("custom {} {mapping}", rejection.code()));
-        *res.status_mut() = StatusCode::IM_A_TEAPOT;
-        res
-    });
+    let layer =
+        AuthLayer::new(auth).on_rejection(|rejection: Rejection, err: Option<&AuthError>| {
+            let mapping = matches!(err, Some(AuthError::Mapping(_)));
+            let mut res = Response::new(format!("custom {} {mapping}", rejection.code()));
+            *res.status_mut() = StatusCode::IM_A_TEAPOT;
+            res
+        });
     let svc =
         ServiceBuilder::new()
             .layer(layer)
@@ -1003,15 +1004,13 @@ async fn a_grpc_hook_answers_on_the_fast_and_the_refetch_path_and_travels_in_the
     let layer = layer_with(&issuer, |c| c)
         .await
         .on_rejection(authgate::GrpcRejection);
-    let svc = Echo::new(
-        ServiceBuilder::new()
-            .layer(layer)
-            .service(service_fn(|req: Request<String>| async move {
-                let marker = req.extensions().get::<AuthMarker>().unwrap();
-                let hooked = marker.refusals().hook().is_some();
-                Ok::<_, Infallible>(Response::new(format!("hook in marker: {hooked}")))
-            })),
-    );
+    let svc = Echo::new(ServiceBuilder::new().layer(layer).service(service_fn(
+        |req: Request<String>| async move {
+            let marker = req.extensions().get::<AuthMarker>().unwrap();
+            let hooked = marker.refusals().hook().is_some();
+            Ok::<_, Infallible>(Response::new(format!("hook in marker: {hooked}")))
+        },
+    )));
     let grpc = |reply: &Reply| {
         [
             reply.header("grpc-status").unwrap().to_owned(),
@@ -1029,7 +1028,11 @@ async fn a_grpc_hook_answers_on_the_fast_and_the_refetch_path_and_travels_in_the
     assert_eq!(anonymous.header("content-type"), Some("application/grpc"));
     assert_eq!(
         grpc(&anonymous),
-        ["16", "no bearer token or auth cookie in the request", "missing_token"]
+        [
+            "16",
+            "no bearer token or auth cookie in the request",
+            "missing_token"
+        ]
     );
     assert_eq!(anonymous.body, "");
     // Refused after the key refetch: a key the issuer never published.
@@ -1037,7 +1040,11 @@ async fn a_grpc_hook_answers_on_the_fast_and_the_refetch_path_and_travels_in_the
     assert_eq!(unknown.status, StatusCode::OK);
     assert_eq!(
         grpc(&unknown),
-        ["16", "no key in the key set matches the token", "unknown_key"]
+        [
+            "16",
+            "no key in the key set matches the token",
+            "unknown_key"
+        ]
     );
 }
 
@@ -1045,18 +1052,16 @@ async fn a_grpc_hook_answers_on_the_fast_and_the_refetch_path_and_travels_in_the
 async fn without_a_hook_the_marker_has_none_and_the_answer_is_the_cores() {
     let issuer = TestIssuer::start().await.unwrap();
     let layer = layer_with(&issuer, |c| c).await;
-    let svc = Echo::new(
-        ServiceBuilder::new()
-            .layer(layer)
-            .service(service_fn(|req: Request<String>| async move {
-                let marker = req.extensions().get::<AuthMarker>().unwrap();
-                Ok::<_, Infallible>(Response::new(format!(
-                    "{} {}",
-                    marker.refusals().hook().is_none(),
-                    marker.realm()
-                )))
-            })),
-    );
+    let svc = Echo::new(ServiceBuilder::new().layer(layer).service(service_fn(
+        |req: Request<String>| async move {
+            let marker = req.extensions().get::<AuthMarker>().unwrap();
+            Ok::<_, Infallible>(Response::new(format!(
+                "{} {}",
+                marker.refusals().hook().is_none(),
+                marker.realm()
+            )))
+        },
+    )));
     let passed = send(&svc, bearer(&issuer.token().sign())).await;
     assert_eq!(passed.body, format!("true {}", issuer.issuer()));
     let refused = send(&svc, Request::get("/").body(String::new()).unwrap()).await;

@@ -86,7 +86,9 @@ async fn me(request: tonic::Request<MeRequest>) -> Result<tonic::Response<MeRepl
 
 /// `Admin`: admins only. Another user gets `PERMISSION_DENIED` with the message and
 /// the `authgate-error` metadata the layer would answer with.
-async fn admin(request: tonic::Request<AdminRequest>) -> Result<tonic::Response<AdminReply>, Status> {
+async fn admin(
+    request: tonic::Request<AdminRequest>,
+) -> Result<tonic::Response<AdminReply>, Status> {
     let admin = authgate_extract::grpc::require::<User>(request.extensions(), &ADMIN)?;
     Ok(tonic::Response::new(AdminReply {
         message: format!("hello admin {}", admin.sub),

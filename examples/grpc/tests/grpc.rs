@@ -152,7 +152,10 @@ async fn a_user_gets_me_and_only_an_admin_gets_admin() -> TestResult {
         .me(with_token(MeRequest {}, &ada))
         .await?
         .into_inner();
-    assert_eq!((me.role.as_str(), me.roles.as_slice()), ("admin", &["admin".to_owned()][..]));
+    assert_eq!(
+        (me.role.as_str(), me.roles.as_slice()),
+        ("admin", &["admin".to_owned()][..])
+    );
     let admin = client
         .admin(with_token(AdminRequest {}, &ada))
         .await?
@@ -185,7 +188,11 @@ async fn an_issuer_outage_before_any_key_is_unavailable() -> TestResult {
         )
     );
     assert_eq!(
-        unavailable.metadata().get("retry-after").unwrap().to_str()?,
+        unavailable
+            .metadata()
+            .get("retry-after")
+            .unwrap()
+            .to_str()?,
         "30"
     );
     // Admin or not, nobody passes without keys.
@@ -218,6 +225,7 @@ async fn an_unknown_method_is_unimplemented_after_authentication() -> TestResult
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
     // Without a token the layer answers first.
+    grpc.ready().await?;
     let status = grpc
         .unary::<MeRequest, example_grpc::MeReply, _>(
             tonic::Request::new(MeRequest {}),

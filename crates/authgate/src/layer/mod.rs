@@ -1,5 +1,7 @@
 //! The tower middleware: [`AuthLayer`], its [`AuthService`] and [`ResponseFuture`].
 
+use std::sync::Arc;
+
 use tower_layer::Layer;
 
 use crate::__private::Refusals;
@@ -57,28 +59,41 @@ pub use service::AuthService;
 /// # }
 /// ```
 pub struct AuthLayer<U = User, R = DefaultRejection> {
-    options: AuthOptions<U>,
-    on_rejection: R,
-    refusals: Refusals,
+    shared: Arc<Shared<U, R>>,
 }
 
-impl<U, R: Clone> Clone for AuthLayer<U, R> {
+/// What a layer and every service it makes share, behind one reference count: frameworks
+/// such as axum clone the service for every request, so this costs one count, as the
+/// authenticator alone did.
+pub(super) struct Shared<U, R> {
+    pub(super) options: AuthOptions<U>,
+    /// The hook, typed: it writes the wrapped service's body type.
+    pub(super) on_rejection: R,
+    /// The realm and the hook, erased, for the marker of every admitted request.
+    pub(super) refusals: Refusals,
+}
+
+impl<U, R> Clone for AuthLayer<U, R> {
     fn clone(&self) -> Self {
         Self {
-            options: self.options.clone(),
-            on_rejection: self.on_rejection.clone(),
-            refusals: self.refusals.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
 
-impl<U, R: std::fmt::Debug> std::fmt::Debug for AuthLayer<U, R> {
+impl<U, R: std::fmt::Debug> std::fmt::Debug for Shared<U, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthLayer")
             .field("options", &self.options)
             .field("on_rejection", &self.on_rejection)
             .field("refusals", &self.refusals)
             .finish()
+    }
+}
+
+impl<U, R: std::fmt::Debug> std::fmt::Debug for AuthLayer<U, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.shared.fmt(f)
     }
 }
 
@@ -90,9 +105,11 @@ impl<U> AuthLayer<U> {
         let options = options.into();
         let refusals = Refusals::new(options.authenticator(), None);
         Self {
-            options,
-            on_rejection: DefaultRejection,
-            refusals,
+            shared: Arc::new(Shared {
+                options,
+                on_rejection: DefaultRejection,
+                refusals,
+            }),
         }
     }
 }
@@ -135,36 +152,34 @@ impl<U, R> AuthLayer<U, R> {
     /// ```
     #[must_use]
     pub fn on_rejection<R2: OnRejection>(self, hook: R2) -> AuthLayer<U, R2> {
+        let options = self.shared.options.clone();
         let erased = RejectionHook::new(hook.clone());
         AuthLayer {
-            refusals: Refusals::new(self.options.authenticator(), Some(erased)),
-            options: self.options,
-            on_rejection: hook,
+            shared: Arc::new(Shared {
+                refusals: Refusals::new(options.authenticator(), Some(erased)),
+                options,
+                on_rejection: hook,
+            }),
         }
     }
 
     /// The authenticator behind the layer.
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator<U> {
-        self.options.authenticator()
+        self.shared.options.authenticator()
     }
 
     /// The options of the layer.
     #[must_use]
     pub fn options(&self) -> &AuthOptions<U> {
-        &self.options
+        &self.shared.options
     }
 }
 
-impl<S, U, R: Clone> Layer<S> for AuthLayer<U, R> {
+impl<S, U, R> Layer<S> for AuthLayer<U, R> {
     type Service = AuthService<S, U, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService::new(
-            inner,
-            self.options.clone(),
-            self.on_rejection.clone(),
-            self.refusals.clone(),
-        )
+        AuthService::new(inner, Arc::clone(&self.shared))
     }
 }
