@@ -81,8 +81,10 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderMap, HeaderValue};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
-use authgate::__private::{actix::response as response_of, insert_authentication};
-use authgate::{AuthOptions, GuardUser, HeaderSource, Rejection, User};
+use authgate::__private::{
+    Refusals, RejectionHook, actix::response as response_of, insert_authentication,
+};
+use authgate::{AuthOptions, GuardUser, HeaderSource, OnRejection, Rejection, User};
 use pin_project_lite::pin_project;
 
 pub use crate::layer::{
@@ -194,6 +196,7 @@ where
 /// requests through.
 pub struct AuthMiddleware<U = User> {
     options: AuthOptions<U>,
+    refusals: Refusals,
 }
 
 impl<U> AuthMiddleware<U> {
@@ -202,8 +205,42 @@ impl<U> AuthMiddleware<U> {
     /// [`Authenticator`](authgate::Authenticator).
     #[must_use]
     pub fn new(options: impl Into<AuthOptions<U>>) -> Self {
+        let options = options.into();
+        let refusals = Refusals::new(options.authenticator(), None);
+        Self { options, refusals }
+    }
+
+    /// Answers every refusal with `hook` (see [`OnRejection`]): the middleware's own,
+    /// and those of the extractors and guard middleware behind it, which find the hook
+    /// in the request. As [`authgate::AuthLayer::on_rejection`] does for tower.
+    ///
+    /// ```
+    /// # #[actix_web::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use actix_web::{App, test, web};
+    /// use authgate::{AuthConfig, AuthError, Rejection};
+    /// use authgate_extract::actix::AuthMiddleware;
+    ///
+    /// let config = AuthConfig::oidc("https://idp.example.com/").audience("api").build()?;
+    /// let auth = AuthMiddleware::new(config).on_rejection(|rejection: Rejection, _: Option<&AuthError>| {
+    ///     http::Response::builder()
+    ///         .status(rejection.status())
+    ///         .body(format!("refused: {}", rejection.code()))
+    ///         .expect("a valid response")
+    /// });
+    /// let app = test::init_service(App::new().route("/", web::get().to(|| async { "hi" })).wrap(auth)).await;
+    /// let response = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(test::read_body(response).await, "refused: missing_token");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn on_rejection<H: OnRejection>(self, hook: H) -> Self {
+        let refusals = Refusals::new(self.options.authenticator(), Some(RejectionHook::new(hook)));
         Self {
-            options: options.into(),
+            options: self.options,
+            refusals,
         }
     }
 
@@ -224,6 +261,7 @@ impl<U> Clone for AuthMiddleware<U> {
     fn clone(&self) -> Self {
         Self {
             options: self.options.clone(),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -232,6 +270,7 @@ impl<U> fmt::Debug for AuthMiddleware<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthMiddleware")
             .field("options", &self.options)
+            .field("refusals", &self.refusals)
             .finish()
     }
 }
@@ -251,7 +290,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(AuthMiddlewareService {
             service: Rc::new(service),
-            middleware: self.clone(),
+            middleware: Rc::new(self.clone()),
         }))
     }
 }
@@ -259,7 +298,8 @@ where
 /// The service made by [`AuthMiddleware`].
 pub struct AuthMiddlewareService<S, U = User> {
     service: Rc<S>,
-    middleware: AuthMiddleware<U>,
+    /// Shared by this worker's requests without touching an atomic count.
+    middleware: Rc<AuthMiddleware<U>>,
 }
 
 impl<S, U> fmt::Debug for AuthMiddlewareService<S, U> {
@@ -286,11 +326,12 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let options = self.middleware.options.clone();
+        let middleware = Rc::clone(&self.middleware);
         Box::pin(async move {
             let result = {
                 let headers = ActixHeaders::of(request.request());
-                options
+                middleware
+                    .options
                     .authenticate(request.method().as_str(), &headers)
                     .await
             };
@@ -298,7 +339,7 @@ where
                 Ok(authentication) => {
                     insert_authentication(
                         &mut *request.extensions_mut(),
-                        options.authenticator(),
+                        &middleware.refusals,
                         authentication,
                     );
                     service
@@ -307,10 +348,11 @@ where
                         .map(ServiceResponse::map_into_left_body)
                 }
                 Err(error) => {
-                    let realm = options.authenticator().config().realm();
-                    let rejection = error.rejection(realm).into_response();
+                    let refusals = &middleware.refusals;
+                    let rejection = error.rejection(refusals.realm());
+                    let response = refusals.respond(rejection, Some(&error));
                     Ok(request
-                        .into_response(response_of(rejection))
+                        .into_response(response_of(response))
                         .map_into_right_body())
                 }
             }

@@ -12,7 +12,10 @@
 //! Every refusal is the core's [`Rejection`], turned into each framework's response
 //! by the core (its `axum` and `actix` features, which this crate's features enable).
 //! The statuses, headers and JSON bodies are the core's, so an axum service and an
-//! actix-web service answer the same request the same way.
+//! actix-web service answer the same request the same way. Behind an adapter with an
+//! [`OnRejection`](authgate::OnRejection) hook (`AuthLayer::on_rejection`,
+//! `AuthMiddleware::on_rejection`), every extractor and guard answers with the hook's
+//! response instead, which it finds in the request.
 //!
 //! # Features
 //!
@@ -22,6 +25,9 @@
 //! - `actix`: `FromRequest` for the extractors, `ResponseError` and `Responder` for
 //!   [`Rejection`], the [`actix::AuthMiddleware`] (actix-web does not run tower
 //!   layers), and [`GuardLayer`] as an actix-web middleware.
+//! - `tonic`: the [`grpc`] module: the user and role or scope checks in a tonic
+//!   handler, refusals as a `tonic::Status` (the mapping of
+//!   [`authgate::GrpcRejection`]).
 //! - `macros` (default): the attribute guards `#[require_role("admin")]`,
 //!   `#[require_any_role("admin", "support")]` and `#[require_scope("goauthentik.io/api")]`,
 //!   re-exported from `authgate-macros`.
@@ -110,6 +116,11 @@
     doc = "\n\n[`actix`]: https://docs.rs/authgate-extract/latest/authgate_extract/actix/index.html\n\
            [`actix::AuthMiddleware`]: https://docs.rs/authgate-extract/latest/authgate_extract/actix/struct.AuthMiddleware.html"
 )]
+// Without the `tonic` feature the module is not documented here: link to docs.rs.
+#![cfg_attr(
+    not(feature = "tonic"),
+    doc = "\n\n[`grpc`]: https://docs.rs/authgate-extract/latest/authgate_extract/grpc/index.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod extract;
@@ -120,6 +131,8 @@ mod lookup;
 pub mod actix;
 #[cfg(feature = "axum")]
 mod axum_impl;
+#[cfg(feature = "tonic")]
+pub mod grpc;
 
 pub use authgate::{AccessToken, GuardUser, Names, Rejection, Requirement, User};
 #[cfg(feature = "macros")]

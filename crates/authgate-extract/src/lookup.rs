@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use authgate::__private::AuthMarker;
-use authgate::{AccessToken, GuardError, GuardUser, Rejection, Requirement};
+use authgate::{AccessToken, AuthError, GuardError, GuardUser, Rejection, Requirement};
 use http::StatusCode;
 
 /// The machine code of the 500 answered when no authentication adapter ran.
@@ -80,8 +80,9 @@ impl RequestExtensions for http::Extensions {
 }
 
 /// Why `T` is absent from the extensions: the marker of the adapter when the request
-/// is anonymous, or the 500 saying that no adapter ran, or that it makes another type.
-#[cfg(any(feature = "axum", feature = "actix", test))]
+/// is anonymous, or the 500 saying that no adapter ran, or that it makes another type
+/// (answered by the adapter's hook).
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic", test))]
 fn absent<T, E>(extensions: &E) -> Result<&AuthMarker, Rejection>
 where
     T: 'static,
@@ -91,7 +92,7 @@ where
         .find::<AuthMarker>()
         .ok_or_else(|| missing_layer(E::MISSING_LAYER))?;
     match user_type_mismatch::<T>(marker) {
-        Some(rejection) => Err(rejection),
+        Some(rejection) => Err(marker.answer(rejection, None)),
         None => Ok(marker),
     }
 }
@@ -113,7 +114,7 @@ where
 
 /// `T` (the user or the token): present, or 401 when the adapter ran without finding
 /// one, or 500 when no adapter ran or it makes another user type.
-#[cfg(any(feature = "axum", feature = "actix", test))]
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic", test))]
 pub(crate) fn required<T, E>(extensions: &E) -> Result<T, Rejection>
 where
     T: Clone + Send + Sync + 'static,
@@ -122,8 +123,9 @@ where
     if let Some(value) = find(extensions) {
         return Ok(value);
     }
-    let realm = absent::<T, E>(extensions)?.realm();
-    Err(authgate::AuthError::MissingToken.rejection(realm))
+    let marker = absent::<T, E>(extensions)?;
+    let error = AuthError::MissingToken;
+    Err(marker.answer(error.rejection(marker.realm()), Some(&error)))
 }
 
 /// `T` if present, `None` when the adapter ran without finding one, 500 when no
@@ -141,7 +143,8 @@ where
 }
 
 /// The user if it meets `requirement`; otherwise the guard's 401/403, or 500 when no
-/// adapter ran or it makes another user type.
+/// adapter ran or it makes another user type. Behind an adapter, the refusal is
+/// answered by its hook.
 ///
 /// A user put into the extensions by other means (a test) is checked like one the
 /// adapter put there.
@@ -154,21 +157,32 @@ where
         .find::<Arc<U>>()
         .cloned()
         .or_else(|| extensions.find::<U>().cloned().map(Arc::new));
-    let realm = match (&user, extensions.find::<AuthMarker>()) {
-        (Some(_), Some(marker)) => marker.realm(),
-        (None, Some(marker)) => match user_type_mismatch::<U>(marker) {
-            Some(rejection) => return Err(rejection),
-            None => marker.realm(),
-        },
-        (Some(_), None) => "",
+    let marker = extensions.find::<AuthMarker>();
+    match (&user, marker) {
+        (None, Some(marker)) => {
+            if let Some(rejection) = user_type_mismatch::<U>(marker) {
+                return Err(marker.answer(rejection, None));
+            }
+        }
         (None, None) => return Err(missing_layer(E::MISSING_LAYER)),
-    };
+        (Some(_), _) => {}
+    }
     requirement
         .check(user.as_deref())
         .and_then(|()| user.ok_or(GuardError::Unauthenticated))
         .map_err(|err| {
             tracing::debug!(code = err.code(), reason = %err, "guard refused the request");
-            err.rejection(realm)
+            let Some(marker) = marker else {
+                return err.rejection("");
+            };
+            let rejection = err.rejection(marker.realm());
+            match err {
+                // Answered like the adapter's own missing token.
+                GuardError::Unauthenticated => {
+                    marker.answer(rejection, Some(&AuthError::MissingToken))
+                }
+                _ => marker.answer(rejection, None),
+            }
         })
 }
 
@@ -196,7 +210,8 @@ mod tests {
     fn after_adapter() -> http::Extensions {
         let mut extensions = http::Extensions::new();
         let auth = authgate::Authenticator::new(config());
-        authgate::__private::insert_authentication(&mut extensions, &auth, None);
+        let refusals = authgate::__private::Refusals::new(&auth, None);
+        authgate::__private::insert_authentication::<_, User>(&mut extensions, &refusals, None);
         extensions
     }
 
@@ -218,7 +233,8 @@ mod tests {
         let mut extensions = http::Extensions::new();
         let auth =
             authgate::Authenticator::with_mapper(config(), |_: &authgate::Claims| Ok(Customer));
-        authgate::__private::insert_authentication(&mut extensions, &auth, None);
+        let refusals = authgate::__private::Refusals::new(&auth, None);
+        authgate::__private::insert_authentication::<_, Customer>(&mut extensions, &refusals, None);
         if customer {
             extensions.insert(Customer);
         }

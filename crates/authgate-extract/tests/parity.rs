@@ -57,6 +57,8 @@ struct Seen {
     www_authenticate: Option<String>,
     retry_after: Option<String>,
     content_type: Option<String>,
+    /// `grpc-status`, `grpc-message` and `authgate-error`, for gRPC answers.
+    grpc: Option<[String; 3]>,
     body: String,
 }
 
@@ -68,11 +70,19 @@ impl From<Reply> for Seen {
             header("retry-after"),
             header("content-type"),
         );
+        let grpc = header("grpc-status").map(|status| {
+            [
+                status,
+                header("grpc-message").unwrap_or_default(),
+                header("authgate-error").unwrap_or_default(),
+            ]
+        });
         Self {
             status: reply.status.as_u16(),
             www_authenticate,
             retry_after,
             content_type,
+            grpc,
             body: reply.body,
         }
     }
@@ -116,7 +126,16 @@ async fn api_only(_: Guard<AuthentikApi>) -> &'static str {
     "api"
 }
 
-fn axum_app(layer: AuthLayer) -> axum::Router {
+fn axum_app<L>(layer: L) -> axum::Router
+where
+    L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<axum::extract::Request> + Clone + Send + Sync + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Response:
+        axum::response::IntoResponse + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Error:
+        Into<std::convert::Infallible> + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+{
     use axum::routing::get;
     axum::Router::new()
         .route("/me", get(me).post(me))
@@ -478,5 +497,145 @@ async fn several_roles_and_runtime_role_names_answer_alike() -> TestResult {
             .body
             .contains("this requires the role billing or support")
     );
+    Ok(())
+}
+
+/// A hook that answers in its own shape: status kept, `x-hooked: code`, and the body
+/// `{"hooked": code, "cause": the core's code, "message": text}`.
+fn hooked(
+    rejection: authgate::Rejection,
+    error: Option<&authgate::AuthError>,
+) -> http::Response<String> {
+    let body = serde_json::json!({
+        "hooked": rejection.code(),
+        "cause": error.map(authgate::AuthError::code),
+        "message": rejection.message(),
+    });
+    http::Response::builder()
+        .status(rejection.status())
+        .header("content-type", "application/vnd.hooked+json")
+        .body(body.to_string())
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_hook_answers_every_refusal_alike() -> TestResult {
+    use axum::routing::get;
+    let (issuer, auth) = setup().await?;
+    let options = authgate::AuthOptions::from_authenticator(auth.clone()).optional();
+    let axum = axum::Router::new()
+        .route("/me", get(me).post(me))
+        .route("/admin", get(admin_only))
+        .route("/macro", get(macro_guarded))
+        .route("/api", get(api_only))
+        .merge(
+            axum::Router::new()
+                .route("/layer", get(|| async { "layer" }))
+                .route_layer(authgate_extract::require_role("admin")),
+        )
+        .route("/customer", get(customer))
+        .layer(AuthLayer::new(options.clone()).on_rejection(hooked));
+    let actix = actix_web::test::init_service(
+        actix_web::App::new()
+            .route("/me", actix_web::web::get().to(me))
+            .route("/me", actix_web::web::post().to(me))
+            .route("/admin", actix_web::web::get().to(admin_only))
+            .route("/macro", actix_web::web::get().to(macro_guarded))
+            .route("/api", actix_web::web::get().to(api_only))
+            .service(
+                actix_web::web::resource("/layer")
+                    .wrap(authgate_extract::actix::require_role("admin"))
+                    .route(actix_web::web::get().to(|| async { "layer" })),
+            )
+            .route("/customer", actix_web::web::get().to(customer))
+            .wrap(AuthMiddleware::new(options).on_rejection(hooked)),
+    )
+    .await;
+
+    let (ada, sam) = (admin(&issuer), support(&issuer));
+    let expired = issuer.token().expired().sign();
+    let requests = vec![
+        // The adapter's own refusals.
+        Req::get("/me").bearer(&expired),
+        Req::post("/me")
+            .header("cookie", cookie(&auth, &sam))
+            .header("origin", "https://evil.example"),
+        // An extractor behind an optional adapter.
+        Req::get("/me"),
+        // Guards: the extractor, the attribute macro, the route layer / middleware.
+        Req::get("/admin").bearer(&sam),
+        Req::get("/admin"),
+        Req::get("/macro").bearer(&sam),
+        Req::get("/layer").bearer(&sam),
+        Req::get("/api").bearer(&sam),
+        // A handler asking for another user type than the adapter makes.
+        Req::get("/customer").bearer(&ada),
+        // Requests that pass are untouched.
+        Req::get("/me").bearer(&sam),
+        Req::get("/admin").bearer(&ada),
+        Req::get("/layer").bearer(&ada),
+    ];
+    let seen = assert_same!(axum, actix, requests);
+
+    let expected = [
+        (401, "token_expired", Some("token_expired")),
+        (403, "cross_site_request", Some("cross_site_request")),
+        (401, "missing_token", Some("missing_token")),
+        (403, "insufficient_role", None),
+        (401, "missing_token", Some("missing_token")),
+        (403, "insufficient_role", None),
+        (403, "insufficient_role", None),
+        (403, "insufficient_scope", None),
+        (500, "auth_user_type_mismatch", None),
+    ];
+    let (refused, passed) = seen.split_at(expected.len());
+    for (seen, (status, code, cause)) in refused.iter().zip(expected) {
+        assert_eq!(seen.status, status, "{seen:?}");
+        assert_eq!(
+            seen.content_type.as_deref(),
+            Some("application/vnd.hooked+json"),
+            "{seen:?}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&seen.body)?;
+        assert_eq!(body["hooked"], code, "{seen:?}");
+        assert_eq!(body["cause"].as_str(), cause, "{seen:?}");
+        // The hook's response replaces the core's: no challenge unless it sets one.
+        assert_eq!(seen.www_authenticate, None, "{seen:?}");
+    }
+    assert!(refused[8].body.contains("common::Customer"));
+    let bodies: Vec<&str> = passed.iter().map(|s| s.body.as_str()).collect();
+    assert_eq!(bodies, ["sam support", "ada", "layer"]);
+    Ok(())
+}
+
+#[actix_web::test]
+async fn grpc_statuses_answer_alike() -> TestResult {
+    let (issuer, auth) = setup().await?;
+    let options = authgate::AuthOptions::from_authenticator(auth.clone()).optional();
+    let axum = axum_app(AuthLayer::new(options.clone()).on_rejection(authgate::GrpcRejection));
+    let actix = actix_app!(AuthMiddleware::new(options).on_rejection(authgate::GrpcRejection));
+
+    let requests = vec![
+        Req::get("/me").bearer(&issuer.token().expired().sign()),
+        Req::get("/me"),
+        Req::get("/admin").bearer(&support(&issuer)),
+    ];
+    let seen = assert_same!(axum, actix, requests);
+    let expected = [
+        ("16", "the token has expired", "token_expired"),
+        (
+            "16",
+            "no bearer token or auth cookie in the request",
+            "missing_token",
+        ),
+        ("7", "this requires the role admin", "insufficient_role"),
+    ];
+    for (seen, (status, message, code)) in seen.iter().zip(expected) {
+        assert_eq!(seen.status, 200, "{seen:?}");
+        assert_eq!(seen.content_type.as_deref(), Some("application/grpc"));
+        assert_eq!(seen.body, "");
+        let grpc = seen.grpc.clone().expect("a gRPC status");
+        assert_eq!(grpc, [status, message, code].map(String::from));
+    }
     Ok(())
 }

@@ -229,6 +229,16 @@ impl FlowError {
         rejection
     }
 
+    /// The core's error behind this refusal, for an [`OnRejection`](authgate::OnRejection)
+    /// hook: the reason `GET /session` was refused. The errors of ID and logout tokens
+    /// are the provider's, not the request's credentials, so they are not given.
+    pub(crate) fn auth_error(&self) -> Option<&authgate::AuthError> {
+        match self {
+            Self::Session { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
     /// The response: the [`rejection`](Self::rejection), with (`html`) a small page
     /// as its body instead of the JSON.
     #[must_use]

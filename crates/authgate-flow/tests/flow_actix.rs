@@ -174,3 +174,69 @@ async fn actix_errors_match_the_axum_ones() {
     assert_eq!(session.status(), 401);
     assert!(session.headers().contains_key("www-authenticate"));
 }
+
+#[actix_web::test]
+async fn a_hook_answers_refused_flow_requests_through_actix() {
+    let provider = common::provider();
+    let flow = authgate_flow::Flow::builder(
+        provider.authenticator(),
+        provider.flow_config().build().unwrap(),
+    )
+    .on_rejection(
+        |rejection: authgate::Rejection, error: Option<&authgate::AuthError>| {
+            http::Response::builder()
+                .status(rejection.status())
+                .header("x-hooked", rejection.code())
+                .body(format!(
+                    "hooked {} {}",
+                    rejection.code(),
+                    error.map_or("-", authgate::AuthError::code)
+                ))
+                .unwrap()
+        },
+    )
+    .build()
+    .unwrap();
+    let app = test::init_service(App::new().service(flow.scope())).await;
+
+    let unknown = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/auth/callback?code=c&state={}", "A".repeat(43)))
+            .insert_header(("accept", "text/html"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(header(&unknown, "x-hooked"), "state_mismatch");
+    assert_eq!(header(&unknown, "cache-control"), "no-store");
+    assert!(set_cookies(&unknown).contains_key("app_auth_login"));
+    assert_eq!(test::read_body(unknown).await, "hooked state_mismatch -");
+
+    let session = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/auth/session").to_request(),
+    )
+    .await;
+    assert_eq!(session.status(), 401);
+    assert_eq!(
+        test::read_body(session).await,
+        "hooked missing_token missing_token"
+    );
+
+    let cross_site = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/auth/exchange")
+            .insert_header(("origin", "https://evil.example"))
+            .insert_header(("content-type", "application/json"))
+            .set_payload(r#"{"code":"x"}"#)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(cross_site.status(), 403);
+    assert_eq!(
+        test::read_body(cross_site).await,
+        "hooked cross_site_request -"
+    );
+}

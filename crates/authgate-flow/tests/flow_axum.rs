@@ -855,3 +855,68 @@ async fn the_token_endpoint_is_called_through_your_own_client() {
     );
     assert_eq!(provider.token_requests().len(), 1);
 }
+
+/// A hook that answers in its own shape: `{"hooked": code, "cause": the core's code}`.
+fn hooked(
+    rejection: authgate::Rejection,
+    error: Option<&authgate::AuthError>,
+) -> http::Response<String> {
+    let body = json!({
+        "hooked": rejection.code(),
+        "cause": error.map(authgate::AuthError::code),
+    });
+    http::Response::builder()
+        .status(rejection.status())
+        .header("content-type", "application/vnd.hooked+json")
+        .body(body.to_string())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_hook_answers_every_refused_flow_request() {
+    let provider = common::provider();
+    let flow = Flow::builder(
+        provider.authenticator(),
+        provider.flow_config().build().unwrap(),
+    )
+    .on_rejection(hooked)
+    .build()
+    .unwrap();
+    let mut browser = common::browser(flow.router());
+
+    // A callback without its state, even for a browser that asks for a page.
+    let callback = browser.get_page("/auth/callback?code=c").await;
+    assert_eq!(callback.status, 400);
+    assert_eq!(
+        callback.header("content-type"),
+        Some("application/vnd.hooked+json")
+    );
+    assert_eq!(
+        callback.json(),
+        json!({"hooked": "invalid_request", "cause": null})
+    );
+    assert_eq!(callback.headers["cache-control"], "no-store");
+    // The login state is cleared on the hook's answer too.
+    assert!(callback.set_cookie("app_auth_login").is_some());
+
+    // `/session` without a cookie: the core's error reaches the hook.
+    let session = browser.get("/auth/session").await;
+    assert_eq!(session.status, 401);
+    assert_eq!(
+        session.json(),
+        json!({"hooked": "missing_token", "cause": "missing_token"})
+    );
+
+    // A refresh without its cookie ends the session: the cookies are cleared.
+    let refresh = browser.post("/auth/refresh").await;
+    assert_eq!(refresh.status, 401);
+    assert_eq!(
+        refresh.json(),
+        json!({"hooked": "no_refresh_token", "cause": null})
+    );
+    assert!(refresh.set_cookie("app_auth").is_some());
+
+    // A request that succeeds is the flow's own.
+    let login = browser.get("/auth/login").await;
+    assert_eq!(login.status, 302);
+}

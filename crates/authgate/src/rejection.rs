@@ -25,6 +25,12 @@ use serde_json::Value;
 /// tonic); with the `axum` feature a `Rejection` is an axum `IntoResponse`, with the
 /// `actix` feature an actix-web `ResponseError` and `Responder`.
 ///
+/// A rejection made by an extractor or guard behind an adapter with an
+/// [`OnRejection`](crate::OnRejection) hook carries the hook's response, made when it
+/// was refused: `into_response` and the framework impls send that one, while
+/// [`status`](Self::status), [`code`](Self::code), [`headers`](Self::headers) and
+/// [`body`](Self::body) still describe the refusal and the core's own answer.
+///
 /// ```
 /// use authgate::Rejection;
 /// use http::StatusCode;
@@ -44,15 +50,45 @@ use serde_json::Value;
 /// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Rejection {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Option<Value>,
+    /// Boxed: rare, and a `Rejection` is the error of every extractor, so it stays small.
+    details: Option<Box<Value>>,
     www_authenticate: Option<String>,
     retry_after: Option<Duration>,
+    /// The response a hook made for this refusal, sent instead of the core's.
+    answer: Option<Box<http::Response<String>>>,
 }
+
+impl PartialEq for Rejection {
+    fn eq(&self, other: &Self) -> bool {
+        let answer = |r: &Self| {
+            r.answer
+                .as_deref()
+                .map(|a| (a.status(), a.headers().clone(), a.body().clone()))
+        };
+        (
+            self.status,
+            self.code,
+            &self.message,
+            &self.details,
+            &self.www_authenticate,
+            self.retry_after,
+        ) == (
+            other.status,
+            other.code,
+            &other.message,
+            &other.details,
+            &other.www_authenticate,
+            other.retry_after,
+        ) && answer(self) == answer(other)
+    }
+}
+
+impl Eq for Rejection {}
 
 impl Rejection {
     /// A rejection with this status, stable machine code (the body's `error`) and
@@ -66,13 +102,27 @@ impl Rejection {
             details: None,
             www_authenticate: None,
             retry_after: None,
+            answer: None,
         }
+    }
+
+    /// This rejection, answered by `hook`'s response to it (see
+    /// [`__private::AuthMarker::answer`](crate::__private::AuthMarker::answer)).
+    pub(crate) fn answered_by(
+        mut self,
+        hook: &crate::on_rejection::RejectionHook,
+        error: Option<&crate::AuthError>,
+    ) -> Self {
+        self.answer = None;
+        let answer = hook.response(self.clone(), error);
+        self.answer = Some(Box::new(answer));
+        self
     }
 
     /// Adds structured details, sent as `"details"` in the body.
     #[must_use]
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -113,7 +163,7 @@ impl Rejection {
     /// The structured details, if any.
     #[must_use]
     pub fn details(&self) -> Option<&Value> {
-        self.details.as_ref()
+        self.details.as_deref()
     }
 
     /// The `WWW-Authenticate` challenge, if any.
@@ -136,7 +186,7 @@ impl Rejection {
         body.insert("error".into(), Value::from(self.code));
         body.insert("message".into(), Value::from(self.message.as_str()));
         if let Some(details) = &self.details {
-            body.insert("details".into(), details.clone());
+            body.insert("details".into(), Value::clone(details));
         }
         Value::Object(body)
     }
@@ -172,9 +222,14 @@ impl Rejection {
         fixed.into_iter().chain(challenge).chain(retry)
     }
 
-    /// The response, for any body type a `String` converts into.
+    /// The response, for any body type a `String` converts into: the core's (the
+    /// status, [`headers`](Self::headers) and [`body`](Self::body)), or the response a
+    /// hook made for this rejection when it carries one.
     #[must_use]
     pub fn into_response<B: From<String>>(self) -> http::Response<B> {
+        if let Some(answer) = self.answer {
+            return answer.map(B::from);
+        }
         let mut response = http::Response::new(B::from(self.body()));
         *response.status_mut() = self.status;
         response.headers_mut().extend(self.headers());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use authgate::__private::AuthMarker;
 use authgate::{
     AccessToken, AuthConfig, AuthConfigBuilder, AuthError, AuthLayer, AuthOptions, Authenticator,
-    Claims, MapError, User,
+    Claims, MapError, Rejection, User,
 };
 use authgate_test_support::Reply;
 use authgate_testkit::{SigningKey, TestIssuer, unsigned_token};
@@ -314,11 +314,13 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
             .ok_or_else(|| MapError::new("no tenant"))
     });
     auth.refresh_keys().await.unwrap();
-    let layer = AuthLayer::new(auth).on_rejection(|err: AuthError| {
-        let mut res = Response::new(format!("custom {}", err.code()));
-        *res.status_mut() = StatusCode::IM_A_TEAPOT;
-        res
-    });
+    let layer =
+        AuthLayer::new(auth).on_rejection(|rejection: Rejection, err: Option<&AuthError>| {
+            let mapping = matches!(err, Some(AuthError::Mapping(_)));
+            let mut res = Response::new(format!("custom {} {mapping}", rejection.code()));
+            *res.status_mut() = StatusCode::IM_A_TEAPOT;
+            res
+        });
     let svc =
         ServiceBuilder::new()
             .layer(layer)
@@ -334,7 +336,7 @@ async fn a_custom_mapper_can_refuse_and_a_custom_rejection_can_answer() {
     assert_eq!(ok.into_body(), "acme");
     let refused = svc.oneshot(bearer(&issuer.token().sign())).await.unwrap();
     assert_eq!(refused.status(), StatusCode::IM_A_TEAPOT);
-    assert_eq!(refused.into_body(), "custom claims_refused");
+    assert_eq!(refused.into_body(), "custom claims_refused true");
 }
 
 #[tokio::test]
@@ -992,4 +994,77 @@ async fn a_repeated_token_shares_the_cached_user_and_token() {
         .unwrap();
     assert!(!Arc::ptr_eq(&first.user, &second.user));
     assert_eq!(first.user, second.user);
+}
+
+// ---------------------------------------------------------------- rejection hook
+
+#[tokio::test]
+async fn a_grpc_hook_answers_on_the_fast_and_the_refetch_path_and_travels_in_the_marker() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let layer = layer_with(&issuer, |c| c)
+        .await
+        .on_rejection(authgate::GrpcRejection);
+    let svc = Echo::new(ServiceBuilder::new().layer(layer).service(service_fn(
+        |req: Request<String>| async move {
+            let marker = req.extensions().get::<AuthMarker>().unwrap();
+            let hooked = marker.refusals().hook().is_some();
+            Ok::<_, Infallible>(Response::new(format!("hook in marker: {hooked}")))
+        },
+    )));
+    let grpc = |reply: &Reply| {
+        [
+            reply.header("grpc-status").unwrap().to_owned(),
+            reply.header("grpc-message").unwrap().to_owned(),
+            reply.header("authgate-error").unwrap().to_owned(),
+        ]
+    };
+
+    let passed = send(&svc, bearer(&issuer.token().sign())).await;
+    assert_eq!(passed.body, "hook in marker: true");
+
+    // Refused without waiting: no token.
+    let anonymous = send(&svc, Request::get("/").body(String::new()).unwrap()).await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    assert_eq!(anonymous.header("content-type"), Some("application/grpc"));
+    assert_eq!(
+        grpc(&anonymous),
+        [
+            "16",
+            "no bearer token or auth cookie in the request",
+            "missing_token"
+        ]
+    );
+    assert_eq!(anonymous.body, "");
+    // Refused after the key refetch: a key the issuer never published.
+    let unknown = send(&svc, bearer(&issuer.token().kid("never-published").sign())).await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(
+        grpc(&unknown),
+        [
+            "16",
+            "no key in the key set matches the token",
+            "unknown_key"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_a_hook_the_marker_has_none_and_the_answer_is_the_cores() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let layer = layer_with(&issuer, |c| c).await;
+    let svc = Echo::new(ServiceBuilder::new().layer(layer).service(service_fn(
+        |req: Request<String>| async move {
+            let marker = req.extensions().get::<AuthMarker>().unwrap();
+            Ok::<_, Infallible>(Response::new(format!(
+                "{} {}",
+                marker.refusals().hook().is_none(),
+                marker.realm()
+            )))
+        },
+    )));
+    let passed = send(&svc, bearer(&issuer.token().sign())).await;
+    assert_eq!(passed.body, format!("true {}", issuer.issuer()));
+    let refused = send(&svc, Request::get("/").body(String::new()).unwrap()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.code(), "missing_token");
 }

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use authgate::{Authenticator, User};
+use authgate::__private::RejectionHook;
+use authgate::{Authenticator, OnRejection, User};
 use serde::Serialize;
 
 use super::{Flow, Inner};
@@ -20,6 +21,7 @@ pub struct FlowBuilder<U = User> {
     auth: Authenticator<U>,
     config: FlowConfig,
     store: Option<Arc<dyn Store>>,
+    hook: Option<RejectionHook>,
 }
 
 impl<U> fmt::Debug for FlowBuilder<U> {
@@ -27,6 +29,7 @@ impl<U> fmt::Debug for FlowBuilder<U> {
         f.debug_struct("FlowBuilder")
             .field("config", &self.config)
             .field("store", &self.store)
+            .field("hook", &self.hook)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +82,7 @@ where
             auth,
             config,
             store: None,
+            hook: None,
         }
     }
 }
@@ -96,6 +100,50 @@ where
     /// A store already shared as `Arc<dyn Store>`.
     pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Answers every refused flow request with `hook` (see
+    /// [`OnRejection`]), the one the service's `AuthLayer` or `AuthMiddleware` answers
+    /// with, instead of the core's JSON (and the small HTML page of `/login` and
+    /// `/callback` for a browser). The hook gets the flow error as a
+    /// [`Rejection`](authgate::Rejection) (`invalid_state`, `exchange_not_bound`,
+    /// `no_refresh_token`, …), and the core's [`AuthError`](authgate::AuthError) for a
+    /// refused `GET /session`. The flow's cookies (clearing the login state, the
+    /// exchange binding or the session) are still set on the hook's response, and it
+    /// is still `Cache-Control: no-store`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authgate::{AuthConfig, AuthError, Authenticator, Rejection};
+    /// use authgate_flow::{Endpoint, Flow, FlowConfig, FlowRequest};
+    ///
+    /// # let issuer = authgate_testkit::TestIssuer::start().await?;
+    /// # let (base, slug) = (issuer.base_url(), issuer.slug());
+    /// let auth = Authenticator::new(AuthConfig::authentik(base, slug, "client").build()?);
+    /// let config = FlowConfig::builder("client", "http://localhost:5173", "http://localhost:3000")
+    ///     .client_secret("s3cret")
+    ///     .build()?;
+    /// let flow = Flow::builder(auth, config)
+    ///     .on_rejection(|rejection: Rejection, _: Option<&AuthError>| {
+    ///         http::Response::builder()
+    ///             .status(rejection.status())
+    ///             .body(format!("refused: {}", rejection.code()))
+    ///             .expect("a valid response")
+    ///     })
+    ///     .build()?;
+    ///
+    /// // A callback without its state.
+    /// let response = flow.handle(Endpoint::Callback, FlowRequest::new(http::HeaderMap::new())).await;
+    /// assert_eq!(response.status(), 400);
+    /// assert_eq!(response.body(), "refused: invalid_request");
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn on_rejection<H: OnRejection>(mut self, hook: H) -> Self {
+        self.hook = Some(RejectionHook::new(hook));
         self
     }
 
@@ -159,6 +207,7 @@ where
                 cookies,
                 trusted_origins,
                 state_key,
+                hook: self.hook,
                 subscribed: std::sync::atomic::AtomicBool::new(false),
                 subscription: std::sync::Mutex::new(None),
                 config: self.config,

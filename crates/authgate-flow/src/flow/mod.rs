@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::config::FlowConfig;
 use crate::cookies::{Cookies, FlowCookie};
-use crate::error::FlowError;
+use crate::error::{FlowError, no_store};
 use crate::provider::TokenClient;
 use crate::sealed::SealedStore;
 
@@ -103,6 +103,8 @@ struct Inner<U> {
     /// The secret login states are sealed with (with the state itself), and the
     /// published logouts.
     state_key: String,
+    /// The hook that answers refusals, if one is set ([`FlowBuilder::on_rejection`]).
+    hook: Option<authgate::__private::RejectionHook>,
     /// Whether the subscription to other instances' logouts was started.
     subscribed: std::sync::atomic::AtomicBool,
     /// The subscription task, stopped with the flow.
@@ -195,8 +197,17 @@ where
                     source = ?std::error::Error::source(&err).map(ToString::to_string),
                     "login flow request refused"
                 );
-                let html = endpoint.is_navigation() && accepts_html(&request.headers);
-                let mut response = err.to_response(html);
+                let mut response = match &self.inner.hook {
+                    Some(hook) => {
+                        let mut response = hook.response(err.rejection(), err.auth_error());
+                        no_store(&mut response);
+                        response
+                    }
+                    None => {
+                        let html = endpoint.is_navigation() && accepts_html(&request.headers);
+                        err.to_response(html)
+                    }
+                };
                 if endpoint == Endpoint::Refresh && err.status() == http::StatusCode::UNAUTHORIZED {
                     // The refresh token is gone or refused: the session is over.
                     for cookie in self.inner.cookies.clear_session() {

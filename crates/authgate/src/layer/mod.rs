@@ -1,10 +1,12 @@
 //! The tower middleware: [`AuthLayer`], its [`AuthService`] and [`ResponseFuture`].
 
-use http::Response;
+use std::sync::Arc;
+
 use tower_layer::Layer;
 
+use crate::__private::Refusals;
 use crate::authenticator::Authenticator;
-use crate::error::AuthError;
+use crate::on_rejection::{DefaultRejection, OnRejection, RejectionHook};
 use crate::options::AuthOptions;
 use crate::user::User;
 
@@ -13,35 +15,6 @@ mod service;
 
 pub use future::ResponseFuture;
 pub use service::AuthService;
-
-/// Builds the response for a refused request.
-///
-/// [`DefaultRejection`] answers with the core's [`Rejection`](crate::Rejection). Any
-/// `Fn(AuthError) -> http::Response<B>` closure is one too.
-pub trait OnRejection<B>: Clone + Send + Sync + 'static {
-    /// The response for `error`; `realm` is the configured realm.
-    fn response(&self, error: AuthError, realm: &str) -> Response<B>;
-}
-
-impl<B, F> OnRejection<B> for F
-where
-    F: Fn(AuthError) -> Response<B> + Clone + Send + Sync + 'static,
-{
-    fn response(&self, error: AuthError, _realm: &str) -> Response<B> {
-        self(error)
-    }
-}
-
-/// The default rejection: [`AuthError::rejection`] as a response (status,
-/// `WWW-Authenticate`, `Retry-After` for 503, JSON body `{"error", "message"}`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultRejection;
-
-impl<B: From<String>> OnRejection<B> for DefaultRejection {
-    fn response(&self, error: AuthError, realm: &str) -> Response<B> {
-        error.rejection(realm).into_response()
-    }
-}
 
 /// The tower layer that authenticates every request.
 ///
@@ -52,7 +25,8 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
 /// cache, so a repeated token copies nothing), with its
 /// [`AccessToken`](crate::AccessToken); a
 /// refusal is answered by the layer with the core's [`Rejection`](crate::Rejection)
-/// (or your own response, see [`OnRejection`]) and never reaches the inner service.
+/// (or your own response, see [`on_rejection`](Self::on_rejection)) and never reaches
+/// the inner service.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -85,25 +59,41 @@ impl<B: From<String>> OnRejection<B> for DefaultRejection {
 /// # }
 /// ```
 pub struct AuthLayer<U = User, R = DefaultRejection> {
-    options: AuthOptions<U>,
-    on_rejection: R,
+    shared: Arc<Shared<U, R>>,
 }
 
-impl<U, R: Clone> Clone for AuthLayer<U, R> {
+/// What a layer and every service it makes share, behind one reference count: frameworks
+/// such as axum clone the service for every request, so this costs one count, as the
+/// authenticator alone did.
+pub(super) struct Shared<U, R> {
+    pub(super) options: AuthOptions<U>,
+    /// The hook, typed: it writes the wrapped service's body type.
+    pub(super) on_rejection: R,
+    /// The realm and the hook, erased, for the marker of every admitted request.
+    pub(super) refusals: Refusals,
+}
+
+impl<U, R> Clone for AuthLayer<U, R> {
     fn clone(&self) -> Self {
         Self {
-            options: self.options.clone(),
-            on_rejection: self.on_rejection.clone(),
+            shared: Arc::clone(&self.shared),
         }
+    }
+}
+
+impl<U, R: std::fmt::Debug> std::fmt::Debug for Shared<U, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("options", &self.options)
+            .field("on_rejection", &self.on_rejection)
+            .field("refusals", &self.refusals)
+            .finish()
     }
 }
 
 impl<U, R: std::fmt::Debug> std::fmt::Debug for AuthLayer<U, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthLayer")
-            .field("options", &self.options)
-            .field("on_rejection", &self.on_rejection)
-            .finish()
+        self.shared.fmt(f)
     }
 }
 
@@ -112,40 +102,84 @@ impl<U> AuthLayer<U> {
     /// mode, the default [`User`]) or an [`Authenticator`].
     #[must_use]
     pub fn new(options: impl Into<AuthOptions<U>>) -> Self {
+        let options = options.into();
+        let refusals = Refusals::new(options.authenticator(), None);
         Self {
-            options: options.into(),
-            on_rejection: DefaultRejection,
+            shared: Arc::new(Shared {
+                options,
+                on_rejection: DefaultRejection,
+                refusals,
+            }),
         }
     }
 }
 
 impl<U, R> AuthLayer<U, R> {
-    /// Replaces the rejection response.
+    /// Answers every refusal with `hook` (see [`OnRejection`]): the layer's own (no
+    /// token, a bad one, keys unavailable), and those of the extractors and guards
+    /// behind it (`Auth<U>`, `Guard`, `GuardLayer`, the attribute macros), which find
+    /// the hook in the request.
+    ///
+    /// The layer answers in the body type of the service it wraps, so `hook` must
+    /// write that one as well as `String` (the extractors' and guards'): a closure
+    /// returning `Response<String>` suits axum and hyper services,
+    /// [`GrpcRejection`](crate::GrpcRejection) tonic ones.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authgate::{AuthConfig, AuthError, AuthLayer, Rejection};
+    /// use authgate_testkit::TestIssuer;
+    /// use http::{Request, Response};
+    /// use tower::{ServiceBuilder, ServiceExt};
+    ///
+    /// let issuer = TestIssuer::start().await?;
+    /// let config = AuthConfig::authentik(issuer.base_url(), issuer.slug(), issuer.client_id()).build()?;
+    /// let layer = AuthLayer::new(config).on_rejection(|rejection: Rejection, _: Option<&AuthError>| {
+    ///     Response::builder()
+    ///         .status(rejection.status())
+    ///         .body(format!("refused: {}", rejection.code()))
+    ///         .expect("a valid response")
+    /// });
+    /// let service = ServiceBuilder::new().layer(layer).service_fn(|_: Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::from("hello")))
+    /// });
+    /// let response = service.oneshot(Request::get("/").body(String::new())?).await?;
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.into_body(), "refused: missing_token");
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
-    pub fn on_rejection<R2>(self, on_rejection: R2) -> AuthLayer<U, R2> {
+    pub fn on_rejection<R2: OnRejection>(self, hook: R2) -> AuthLayer<U, R2> {
+        let options = self.shared.options.clone();
+        let erased = RejectionHook::new(hook.clone());
         AuthLayer {
-            options: self.options,
-            on_rejection,
+            shared: Arc::new(Shared {
+                refusals: Refusals::new(options.authenticator(), Some(erased)),
+                options,
+                on_rejection: hook,
+            }),
         }
     }
 
     /// The authenticator behind the layer.
     #[must_use]
     pub fn authenticator(&self) -> &Authenticator<U> {
-        self.options.authenticator()
+        self.shared.options.authenticator()
     }
 
     /// The options of the layer.
     #[must_use]
     pub fn options(&self) -> &AuthOptions<U> {
-        &self.options
+        &self.shared.options
     }
 }
 
-impl<S, U, R: Clone> Layer<S> for AuthLayer<U, R> {
+impl<S, U, R> Layer<S> for AuthLayer<U, R> {
     type Service = AuthService<S, U, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService::new(inner, self.options.clone(), self.on_rejection.clone())
+        AuthService::new(inner, Arc::clone(&self.shared))
     }
 }

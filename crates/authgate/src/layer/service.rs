@@ -4,41 +4,34 @@
 //! a refusal never allocates a future. Only a token that names an unknown key waits,
 //! in a boxed future, for the single shared key refetch.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::OnRejection;
+use super::Shared;
 use super::future::ResponseFuture;
 use crate::__private::insert_authentication;
 use crate::authenticator::Step;
-use crate::options::AuthOptions;
+use crate::on_rejection::OnRejection;
 
 /// The service made by [`AuthLayer`](super::AuthLayer).
-pub struct AuthService<S, U = crate::User, R = super::DefaultRejection> {
+pub struct AuthService<S, U = crate::User, R = crate::DefaultRejection> {
     inner: S,
-    options: AuthOptions<U>,
-    on_rejection: R,
+    /// The options, the hook and the marker's refusals, shared with the layer.
+    shared: Arc<Shared<U, R>>,
 }
 
 impl<S, U, R> AuthService<S, U, R> {
-    pub(super) fn new(inner: S, options: AuthOptions<U>, on_rejection: R) -> Self {
-        Self {
-            inner,
-            options,
-            on_rejection,
-        }
+    pub(super) fn new(inner: S, shared: Arc<Shared<U, R>>) -> Self {
+        Self { inner, shared }
     }
 }
 
-impl<S: Clone, U, R: Clone> Clone for AuthService<S, U, R> {
+impl<S: Clone, U, R> Clone for AuthService<S, U, R> {
     fn clone(&self) -> Self {
-        Self::new(
-            self.inner.clone(),
-            self.options.clone(),
-            self.on_rejection.clone(),
-        )
+        Self::new(self.inner.clone(), Arc::clone(&self.shared))
     }
 }
 
@@ -46,8 +39,7 @@ impl<S: std::fmt::Debug, U, R: std::fmt::Debug> std::fmt::Debug for AuthService<
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthService")
             .field("inner", &self.inner)
-            .field("options", &self.options)
-            .field("on_rejection", &self.on_rejection)
+            .field("layer", &self.shared)
             .finish()
     }
 }
@@ -69,35 +61,44 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let auth = self.options.authenticator();
-        let realm = auth.config().realm();
-        match auth.authenticate_step(request.method().as_str(), &request, self.options.mode()) {
-            Step::Done(outcome) => match self.options.admit(outcome) {
+        let shared = &*self.shared;
+        let auth = shared.options.authenticator();
+        match auth.authenticate_step(request.method().as_str(), &request, shared.options.mode()) {
+            Step::Done(outcome) => match shared.options.admit(outcome) {
                 Ok(authentication) => {
-                    insert_authentication(request.extensions_mut(), auth, authentication);
+                    insert_authentication(
+                        request.extensions_mut(),
+                        &shared.refusals,
+                        authentication,
+                    );
                     ResponseFuture::inner(self.inner.call(request))
                 }
-                Err(error) => ResponseFuture::rejected(self.on_rejection.response(error, realm)),
+                Err(error) => {
+                    let rejection = error.rejection(shared.refusals.realm());
+                    ResponseFuture::rejected(shared.on_rejection.response(rejection, Some(&error)))
+                }
             },
             Step::NeedKeys(pending) => {
                 // The key set must be refetched first. Take the service that was polled
                 // ready into the future, leaving a clone here.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                let auth = auth.clone();
-                let on_rejection = self.on_rejection.clone();
+                let shared = Arc::clone(&self.shared);
                 ResponseFuture::authenticating(
                     async move {
-                        match auth.finish(pending).await {
+                        match shared.options.authenticator().finish(pending).await {
                             Ok(authentication) => {
                                 insert_authentication(
                                     request.extensions_mut(),
-                                    &auth,
+                                    &shared.refusals,
                                     Some(authentication),
                                 );
                                 Ok(request)
                             }
-                            Err(error) => Err(on_rejection.response(error, auth.config().realm())),
+                            Err(error) => {
+                                let rejection = error.rejection(shared.refusals.realm());
+                                Err(shared.on_rejection.response(rejection, Some(&error)))
+                            }
                         }
                     },
                     inner,
