@@ -101,6 +101,7 @@ where
 /// the token cache), so `T = U` is a clone of the user and `T = Arc<U>` a clone of the
 /// `Arc`; any other `T` (the [`AccessToken`](authgate::AccessToken), a user put in by a
 /// test) is found as itself.
+#[cfg(any(feature = "axum", feature = "actix", feature = "tonic", test))]
 fn find<T, E>(extensions: &E) -> Option<T>
 where
     T: Clone + Send + Sync + 'static,
