@@ -84,7 +84,7 @@
       return null;
     }
     if (response.status !== 200) {
-      for (const id of ["me-sub", "me-email", "me-org", "me-role", "me-groups", "admin-status",
+      for (const id of ["me-sub", "me-email", "me-org", "me-role", "me-roles", "me-groups", "admin-status",
         "support-status", "refresh-status", "items-count", "add-item-status"]) {
         setText(id, "");
       }
@@ -99,6 +99,7 @@
     setText("me-email", me.email || "");
     setText("me-org", me.organizationId || "");
     setText("me-role", me.role || "");
+    setText("me-roles", Array.isArray(me.roles) ? me.roles.join(", ") : "");
     setText("me-groups", Array.isArray(me.groups) ? me.groups.join(", ") : "");
     setStatus("signed-in", "Signed in as " + (me.sub || "?"));
     showSignedIn(true);

@@ -134,6 +134,7 @@ mod tests {
             "me-email",
             "me-org",
             "me-role",
+            "me-roles",
             "me-groups",
             "admin-btn",
             "admin-status",

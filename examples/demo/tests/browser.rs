@@ -136,6 +136,7 @@ async fn the_whole_journey_in_chromium() -> TestResult {
     assert_eq!(chrome.text("#me-email").await?, "ada@example.com");
     assert_eq!(chrome.text("#me-org").await?, "org-1");
     assert_eq!(chrome.text("#me-role").await?, "admin");
+    assert_eq!(chrome.text("#me-roles").await?, "admin");
     assert!(chrome.text("#me-groups").await?.contains("app-admins"));
     chrome.screenshot("me-ada").await?;
 
@@ -248,6 +249,7 @@ async fn the_whole_journey_in_chromium() -> TestResult {
     chrome.goto(&format!("{}/me", demo.frontend_url())).await?;
     wait_state(&chrome, "signed-in").await?;
     assert_eq!(chrome.text("#me-role").await?, "user");
+    assert_eq!(chrome.text("#me-roles").await?, "user");
     assert_eq!(
         status_of(&chrome, "#admin-btn", "#admin-status").await?,
         "403"
