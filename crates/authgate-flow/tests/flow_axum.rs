@@ -72,6 +72,49 @@ async fn login_redirects_to_the_discovered_endpoint_with_state_pkce_and_nonce() 
     assert_ne!(second["code_challenge"], q["code_challenge"]);
 }
 
+/// Auth0 issues an access token for an API only when the login names it
+/// (`audience`); any extra parameter rides along, the flow's own cannot be replaced.
+#[tokio::test]
+async fn extra_authorize_params_are_sent_and_cannot_replace_the_flows_own() {
+    let provider = common::provider();
+    let flow = Flow::new(
+        provider.authenticator(),
+        provider
+            .flow_config()
+            .authorize_param("audience", "https://api.shop.example")
+            .authorize_param("prompt", "login")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut browser = common::browser(flow.router());
+    let login = browser.get("/auth/login").await;
+    let q = query_of(&login.location());
+    assert_eq!(q["audience"], "https://api.shop.example");
+    assert_eq!(q["prompt"], "login");
+    assert_eq!(q["response_type"], "code");
+    // The provider takes the request, and the login completes.
+    let (_, exchanged) = signed_in(&provider, &flow).await;
+    assert_eq!(exchanged["success"], true, "{exchanged}");
+
+    for reserved in [
+        "state",
+        "nonce",
+        "redirect_uri",
+        "code_challenge_method",
+        "scope",
+    ] {
+        let refused = provider
+            .flow_config()
+            .authorize_param(reserved, "forged")
+            .build();
+        assert!(
+            matches!(&refused, Err(authgate_flow::FlowConfigError::Config(err)) if err.to_string().contains("AUTH_AUTHORIZE_PARAMS")),
+            "{reserved}: {refused:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn authentik_api_scope_is_requested_when_configured() {
     let provider = common::provider();

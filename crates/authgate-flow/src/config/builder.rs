@@ -10,7 +10,10 @@ use authgate::__private::parse_http_url;
 use authgate::ConfigError;
 use url::Url;
 
-use super::{AUTHENTIK_API_SCOPE, ClientAuth, DEFAULT_SCOPES, FlowConfig, FlowConfigError, Inner};
+use super::{
+    AUTHENTIK_API_SCOPE, ClientAuth, DEFAULT_SCOPES, FlowConfig, FlowConfigError, Inner,
+    RESERVED_AUTHORIZE_PARAMS,
+};
 
 impl FlowConfig {
     /// Starts a configuration for this client, frontend (where users land after login)
@@ -29,6 +32,7 @@ impl FlowConfig {
             api_url: api_url.into(),
             prefix: String::from("/auth"),
             scopes: DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+            authorize_params: Vec::new(),
             default_redirect: String::from("/"),
             callback_url: None,
             frontend_callback_path: String::from("/auth/callback"),
@@ -60,6 +64,7 @@ pub struct FlowConfigBuilder {
     api_url: String,
     prefix: String,
     scopes: Vec<String>,
+    authorize_params: Vec<(String, String)>,
     default_redirect: String,
     callback_url: Option<String>,
     frontend_callback_path: String,
@@ -118,6 +123,34 @@ impl FlowConfigBuilder {
         S: Into<String>,
     {
         self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a parameter to the authorization request, after the flow's own: Auth0's
+    /// `audience` (the API the access token is for), RFC 8707's `resource`, `prompt`,
+    /// `acr_values`, Keycloak's `kc_idp_hint`. Given again, a name replaces its value.
+    ///
+    /// The flow's own parameters (`response_type`, `client_id`, `redirect_uri`,
+    /// `scope`, `state`, `nonce`, `code_challenge`, `code_challenge_method`) cannot be
+    /// set this way: [`build`](Self::build) refuses them, and names or values that
+    /// are empty or not visible ASCII.
+    ///
+    /// ```
+    /// use authgate_flow::FlowConfig;
+    ///
+    /// let config = FlowConfig::builder("client", "https://app.example.com", "https://api.example.com")
+    ///     .client_secret("secret")
+    ///     .authorize_param("audience", "https://api.shop.example")
+    ///     .build()?;
+    /// assert_eq!(config.authorize_params(), [("audience".to_owned(), "https://api.shop.example".to_owned())]);
+    /// # Ok::<(), authgate_flow::FlowConfigError>(())
+    /// ```
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        match self.authorize_params.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = value,
+            None => self.authorize_params.push((name, value)),
+        }
         self
     }
 
@@ -304,6 +337,19 @@ impl FlowConfigBuilder {
                 "scopes of visible ASCII characters without quotes or backslashes",
             ));
         }
+        if self.authorize_params.iter().any(|(name, value)| {
+            RESERVED_AUTHORIZE_PARAMS.contains(&name.as_str())
+                || [name, value]
+                    .iter()
+                    .any(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic()))
+        }) {
+            return Err(FlowConfigError::invalid(
+                "AUTH_AUTHORIZE_PARAMS",
+                "name=value pairs of visible ASCII, not one of the flow's own parameters \
+                 (response_type, client_id, redirect_uri, scope, state, nonce, code_challenge, \
+                 code_challenge_method)",
+            ));
+        }
         if crate::redirect::safe_redirect_path(&self.default_redirect).is_none() {
             return Err(FlowConfigError::invalid(
                 "AUTH_DEFAULT_REDIRECT",
@@ -375,6 +421,7 @@ impl FlowConfigBuilder {
                 api_url: api,
                 prefix,
                 scopes: self.scopes,
+                authorize_params: self.authorize_params,
                 default_redirect: self.default_redirect,
                 callback_url,
                 frontend_callback_url,

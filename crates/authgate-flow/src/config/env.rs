@@ -96,6 +96,17 @@ impl FlowConfig {
         if let Some(scopes) = var("AUTH_SCOPES") {
             builder = builder.scopes(scopes.split_ascii_whitespace());
         }
+        if let Some(params) = var("AUTH_AUTHORIZE_PARAMS") {
+            for pair in params.split_ascii_whitespace() {
+                let Some((name, value)) = pair.split_once('=') else {
+                    return Err(FlowConfigError::invalid(
+                        "AUTH_AUTHORIZE_PARAMS",
+                        "space-separated name=value pairs",
+                    ));
+                };
+                builder = builder.authorize_param(name, value);
+            }
+        }
         if let Some(flag) = var("AUTHENTIK_API_SCOPE") {
             match flag.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => builder = builder.authentik_api_scope(),
@@ -148,6 +159,24 @@ mod tests {
             .collect();
         vars.extend_from_slice(extra);
         vars
+    }
+
+    #[test]
+    fn authorize_params_from_env() {
+        let config = FlowConfig::from_env_with(env(&with(&[(
+            "AUTH_AUTHORIZE_PARAMS",
+            " audience=https://api.shop.example  prompt=login ",
+        )])))
+        .unwrap();
+        assert_eq!(
+            config.authorize_params(),
+            [
+                ("audience".to_owned(), "https://api.shop.example".to_owned()),
+                ("prompt".to_owned(), "login".to_owned()),
+            ]
+        );
+        let none = FlowConfig::from_env_with(env(BASE)).unwrap();
+        assert!(none.authorize_params().is_empty());
     }
 
     #[test]
@@ -261,6 +290,14 @@ mod tests {
             ("AUTH_SCOPES", "email profile"),
             ("AUTH_SCOPES", "openid \"quoted\""),
             ("AUTHENTIK_API_SCOPE", "maybe"),
+            ("AUTH_AUTHORIZE_PARAMS", "audience"),
+            ("AUTH_AUTHORIZE_PARAMS", "=https://api.example"),
+            ("AUTH_AUTHORIZE_PARAMS", "prompt="),
+            ("AUTH_AUTHORIZE_PARAMS", "state=forged"),
+            (
+                "AUTH_AUTHORIZE_PARAMS",
+                "audience=a redirect_uri=https://evil.example",
+            ),
             ("AUTH_DEFAULT_REDIRECT", "//evil.example"),
             ("AUTH_DEFAULT_REDIRECT", "https://evil.example"),
             ("AUTH_POST_LOGOUT_REDIRECT_URL", "not a url"),

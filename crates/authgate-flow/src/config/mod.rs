@@ -16,6 +16,19 @@ pub use builder::FlowConfigBuilder;
 /// The scopes requested by default.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile", "offline_access"];
 
+/// The authorization request's parameters the flow sets itself, which
+/// [`FlowConfigBuilder::authorize_param`] may not replace.
+pub(crate) const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
 /// The scope that lets an access token call Authentik's own API (see the
 /// [module docs](FlowConfig#the-goauthentikioapi-scope)).
 pub const AUTHENTIK_API_SCOPE: &str = "goauthentik.io/api";
@@ -115,6 +128,7 @@ impl FlowConfigError {
 /// | `AUTH_FLOW_PREFIX` | where the endpoints are mounted | `/auth` |
 /// | `AUTH_SCOPES` | space-separated scopes (must include `openid`) | `openid email profile offline_access` |
 /// | `AUTHENTIK_API_SCOPE` | `true` adds `goauthentik.io/api` | `false` |
+/// | `AUTH_AUTHORIZE_PARAMS` | space-separated `name=value` pairs added to the authorization request (Auth0: `audience=https://api.example`) | none |
 /// | `AUTH_DEFAULT_REDIRECT` | the path used when `?redirect=` is absent or refused | `/` |
 /// | `AUTH_POST_LOGOUT_REDIRECT_URL` | where the provider sends the browser after logout | `FRONTEND_URL` |
 /// | `AUTH_STATE_SECRET` | seals login states into their cookie; shared by every instance (at least 32 bytes) | derived from the client secret |
@@ -174,6 +188,8 @@ pub(crate) struct Inner {
     pub(crate) api_url: String,
     pub(crate) prefix: String,
     pub(crate) scopes: Vec<String>,
+    /// Extra authorization request parameters (`audience`, `prompt`, …).
+    pub(crate) authorize_params: Vec<(String, String)>,
     pub(crate) default_redirect: String,
     pub(crate) callback_url: String,
     pub(crate) frontend_callback_url: Url,
@@ -206,6 +222,7 @@ impl fmt::Debug for FlowConfig {
             .field("api_url", &c.api_url)
             .field("prefix", &c.prefix)
             .field("scopes", &c.scopes)
+            .field("authorize_params", &c.authorize_params)
             .field("secure", &c.secure)
             .finish_non_exhaustive()
     }
@@ -246,6 +263,13 @@ impl FlowConfig {
     #[must_use]
     pub fn scopes(&self) -> &[String] {
         &self.inner.scopes
+    }
+
+    /// The extra parameters of the authorization request, in order
+    /// ([`FlowConfigBuilder::authorize_param`], `AUTH_AUTHORIZE_PARAMS`).
+    #[must_use]
+    pub fn authorize_params(&self) -> &[(String, String)] {
+        &self.inner.authorize_params
     }
 
     /// The `redirect_uri` registered at the provider: `{API_URL}{prefix}/callback`

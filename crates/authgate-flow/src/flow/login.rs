@@ -86,7 +86,8 @@ where
             .append_pair("state", &state)
             .append_pair("nonce", &entry.nonce)
             .append_pair("code_challenge", &pkce_challenge(&entry.verifier))
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            .extend_pairs(&c.authorize_params);
         let mut response = redirect_to(authorize.as_str())?;
         let cookie = self
             .inner
