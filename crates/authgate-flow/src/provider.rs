@@ -235,17 +235,18 @@ impl TokenClient {
         (form.finish(), authorization)
     }
 
-    /// Revokes `refresh_token` at the RFC 7009 `endpoint` (already rewritten to the
-    /// internal URL), authenticating as at the token endpoint.
-    pub(crate) async fn revoke(
+    /// Sends `grant` to `endpoint` (already rewritten to the internal URL), with the
+    /// client authentication the configuration names. An answer that came from
+    /// another URL (a client of the application's followed a redirect) is refused.
+    async fn send(
         &self,
         endpoint: Url,
-        refresh_token: &str,
-    ) -> Result<(), TokenEndpointError> {
-        let (body, authorization) = self.encode(Grant::Revoke {
-            token: refresh_token,
-        });
-        let mut request = self.post(endpoint.clone());
+        grant: Grant<'_>,
+    ) -> Result<reqwest::Response, TokenEndpointError> {
+        let (body, authorization) = self.encode(grant);
+        let mut request = self
+            .post(endpoint.clone())
+            .header(http::header::ACCEPT, "application/json");
         if let Some(authorization) = authorization {
             request = request.header(http::header::AUTHORIZATION, authorization);
         }
@@ -257,6 +258,24 @@ impl TokenClient {
         if *response.url() != endpoint {
             return Err(TokenEndpointError::Redirected);
         }
+        Ok(response)
+    }
+
+    /// Revokes `refresh_token` at the RFC 7009 `endpoint` (already rewritten to the
+    /// internal URL), authenticating as at the token endpoint.
+    pub(crate) async fn revoke(
+        &self,
+        endpoint: Url,
+        refresh_token: &str,
+    ) -> Result<(), TokenEndpointError> {
+        let response = self
+            .send(
+                endpoint,
+                Grant::Revoke {
+                    token: refresh_token,
+                },
+            )
+            .await?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -271,21 +290,7 @@ impl TokenClient {
         endpoint: Url,
         grant: Grant<'_>,
     ) -> Result<TokenResponse, TokenEndpointError> {
-        let (body, authorization) = self.encode(grant);
-        let mut request = self
-            .post(endpoint.clone())
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(authorization) = authorization {
-            request = request.header(http::header::AUTHORIZATION, authorization);
-        }
-        let mut response = request
-            .body(body)
-            .send()
-            .await
-            .map_err(TokenEndpointError::Unreachable)?;
-        if *response.url() != endpoint {
-            return Err(TokenEndpointError::Redirected);
-        }
+        let mut response = self.send(endpoint, grant).await?;
         let status = response.status();
         let limit = self.config.inner.max_response_bytes;
         if response
@@ -506,6 +511,90 @@ mod tests {
     fn secrets_are_redacted_in_debug() {
         let secret = Secret("eyJ.secret.token".to_owned());
         assert_eq!(format!("{secret:?}"), "<redacted 16 bytes>");
+    }
+
+    /// A token endpoint that answers 307 to another server, which would take the
+    /// request (client secret and code included) and answer with tokens.
+    async fn redirecting_endpoint() -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let reached = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = reached.clone();
+        let elsewhere = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move || {
+                count.fetch_add(1, Ordering::SeqCst);
+                async {
+                    axum::Json(serde_json::json!({
+                        "access_token": "a.b.c", "token_type": "Bearer", "expires_in": 60
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, elsewhere).await });
+        let redirector = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move || {
+                let target = target.clone();
+                async move { axum::response::Redirect::temporary(&target) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, redirector).await });
+        (Url::parse(&endpoint).unwrap(), reached)
+    }
+
+    fn config(client: Option<reqwest::Client>) -> FlowConfig {
+        let builder = FlowConfig::builder("client", "http://127.0.0.1:1", "http://127.0.0.1:2")
+            .client_secret("secret");
+        match client {
+            Some(client) => builder.http_client(client),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    }
+
+    /// The flow's requests carry the client secret: its own client follows no
+    /// redirect, and the answer a client of the application's got by following one
+    /// is refused, for the token endpoint and for revocation alike.
+    #[tokio::test]
+    async fn a_redirected_token_request_is_refused() {
+        use std::sync::atomic::Ordering;
+        let (endpoint, reached) = redirecting_endpoint().await;
+        let code = Grant::Code {
+            code: "code",
+            verifier: "verifier",
+            redirect_uri: "http://127.0.0.1:2/auth/callback",
+        };
+
+        let own = TokenClient::new(config(None)).unwrap();
+        let err = own.request(endpoint.clone(), code).await.unwrap_err();
+        assert!(
+            matches!(err, TokenEndpointError::Refused { status, .. } if status == 307),
+            "{err:?}"
+        );
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            0,
+            "the own client followed it"
+        );
+
+        // reqwest's default policy follows a 307 with the body: the tokens come back,
+        // from the wrong place, and are refused.
+        let theirs = TokenClient::new(config(Some(reqwest::Client::new()))).unwrap();
+        let code = Grant::Code {
+            code: "code",
+            verifier: "verifier",
+            redirect_uri: "http://127.0.0.1:2/auth/callback",
+        };
+        let err = theirs.request(endpoint.clone(), code).await.unwrap_err();
+        assert!(matches!(err, TokenEndpointError::Redirected), "{err:?}");
+        let err = theirs.revoke(endpoint, "refresh").await.unwrap_err();
+        assert!(matches!(err, TokenEndpointError::Redirected), "{err:?}");
+        assert_eq!(reached.load(Ordering::SeqCst), 2);
     }
 
     #[test]
