@@ -46,6 +46,19 @@ pub mod webdriver;
 pub use browser::{Browser, attributes};
 pub use reply::Reply;
 
+/// The value of one series in a Prometheus text exposition (`name{labels} value`
+/// lines), if the series is there.
+///
+/// # Panics
+///
+/// If the series' value is not a number.
+#[must_use]
+pub fn prometheus_sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.trim().parse().expect("a Prometheus sample value"))
+}
+
 use authgate::{AuthConfig, Authenticator, RoleMap};
 use authgate_testkit::TestIssuer;
 

@@ -287,10 +287,7 @@ mod recorded {
 
     /// The value of the sample `series` (`name{labels}`), 0 when absent.
     fn sample(handle: &PrometheusHandle, series: &str) -> f64 {
-        let text = handle.render();
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-            .map_or(0.0, |value| value.trim().parse().unwrap())
+        authgate_test_support::prometheus_sample(&handle.render(), series).unwrap_or(0.0)
     }
 
     #[test]

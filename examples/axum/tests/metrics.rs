@@ -4,15 +4,8 @@
 
 mod common;
 
+use authgate_test_support::prometheus_sample as sample;
 use authgate_testkit::TestIssuer;
-
-/// The value of the sample `series` (`name{labels}`) in a scrape, if present.
-fn sample(scrape: &str, series: &str) -> Option<f64> {
-    scrape
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|value| value.trim().parse().expect("a number"))
-}
 
 #[tokio::test]
 async fn the_metrics_route_shows_what_the_requests_did() {
