@@ -200,6 +200,8 @@ mod recorded {
                 "no_discovery",
                 "client",
                 "issuer_mismatch",
+                "no_tls_provider",
+                "cross_origin_redirect",
             ]
         );
     }
